@@ -1,0 +1,256 @@
+//! The local tasker-core environment for tests and the demo.
+//!
+//! Usage:
+//!   tasker-devenv setup-db --admin-url URL --database-url URL
+//!       creates the role and database of --database-url (as the admin), the
+//!       pgmq extension, and applies tasker's migrations (from tasker-shared).
+//!   tasker-devenv orchestration --database-url URL --bind 127.0.0.1:PORT [--environment test]
+//!       runs the tasker-core orchestration server, configured from
+//!       tasker-shared's own config types (no TOML to maintain).
+//!
+//! `orchestration` prints `READY <bind>` on stdout once the web API answers,
+//! and stops on SIGTERM, SIGINT or when its standard input closes (so it never
+//! outlives the process that started it).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tasker_orchestration::orchestration::bootstrap::OrchestrationBootstrap;
+use tasker_shared::config::tasker::{
+    CommonConfig, OrchestrationConfig, OrchestrationWebConfig, TaskerConfig,
+};
+use tokio::io::AsyncReadExt;
+
+struct Args {
+    command: String,
+    admin_url: String,
+    database_url: String,
+    bind: String,
+    environment: String,
+    log_level: String,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().ok_or_else(|| anyhow!("usage: tasker-devenv <setup-db|orchestration> --database-url URL [--admin-url URL] [--bind IP:PORT] [--environment test]"))?;
+    let mut parsed = Args {
+        command,
+        admin_url: String::new(),
+        database_url: std::env::var("DATABASE_URL").unwrap_or_default(),
+        bind: "127.0.0.1:8080".into(),
+        environment: "test".into(),
+        log_level: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+    };
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--database-url" => parsed.database_url = value,
+            "--admin-url" => parsed.admin_url = value,
+            "--bind" => parsed.bind = value,
+            "--environment" => parsed.environment = value,
+            "--log-level" => parsed.log_level = value,
+            other => bail!("unknown option {other}"),
+        }
+    }
+    if parsed.database_url.is_empty() {
+        bail!("--database-url (or DATABASE_URL) is required");
+    }
+    parsed.bind.parse::<std::net::SocketAddr>().with_context(|| format!("--bind {} is not ip:port", parsed.bind))?;
+    Ok(parsed)
+}
+
+/// TOML of a tasker configuration, leaving out null/unit fields (TOML has none;
+/// tasker-shared defaults them).
+fn to_toml(config: &TaskerConfig) -> Result<String> {
+    fn strip(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip(v))).collect(),
+            serde_json::Value::Array(items) => items.into_iter().map(strip).collect(),
+            other => other,
+        }
+    }
+    Ok(toml::to_string(&strip(serde_json::to_value(config)?))?)
+}
+
+/// A complete orchestration configuration from tasker-shared's defaults.
+fn orchestration_config(args: &Args) -> TaskerConfig {
+    let mut common = CommonConfig {
+        system: Default::default(),
+        database: Default::default(),
+        queues: Default::default(),
+        circuit_breakers: Default::default(),
+        mpsc_channels: Default::default(),
+        execution: Default::default(),
+        backoff: Default::default(),
+        task_templates: Default::default(),
+        cache: None,
+        pgmq_database: None,
+    };
+    common.database.url = args.database_url.clone();
+    common.execution.environment = args.environment.clone();
+    // Retries in tests should not wait long.
+    common.backoff.default_backoff_seconds = vec![1, 1, 2];
+    common.backoff.max_backoff_seconds = 2;
+    common.backoff.jitter_enabled = false;
+    let orchestration = OrchestrationConfig {
+        web: Some(OrchestrationWebConfig { bind_address: args.bind.clone(), ..Default::default() }),
+        grpc: None,
+        shutdown_timeout_ms: 10_000,
+        ..Default::default()
+    };
+    TaskerConfig { common, orchestration: Some(orchestration), worker: None }
+}
+
+/// Splits `postgresql://user:password@host:port/database` into its role, password and database.
+fn role_of(url: &str) -> Result<(String, String, String)> {
+    let rest = url.split_once("://").map(|(_, r)| r).ok_or_else(|| anyhow!("{url} has no scheme"))?;
+    let (credentials, location) = rest.rsplit_once('@').ok_or_else(|| anyhow!("the database URL needs user:password@"))?;
+    let (user, password) = credentials.split_once(':').ok_or_else(|| anyhow!("the database URL needs user:password@"))?;
+    let database = location.split_once('/').map(|(_, d)| d.split('?').next().unwrap_or_default()).unwrap_or_default();
+    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain(user) || !plain(database) || password.contains('\'') {
+        bail!("role and database names must be plain identifiers, and the password must not contain quotes");
+    }
+    Ok((user.to_string(), password.to_string(), database.to_string()))
+}
+
+async fn connect(url: &str) -> Result<sqlx::PgPool> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .with_context(|| format!("connecting to {}", url.split('@').next_back().unwrap_or(url)))
+}
+
+async fn setup_db(args: &Args) -> Result<()> {
+    if args.admin_url.is_empty() {
+        bail!("--admin-url is required: a superuser URL of the same server");
+    }
+    let (role, password, database) = role_of(&args.database_url)?;
+    let admin = connect(&args.admin_url).await?;
+    let role_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(&role)
+        .fetch_one(&admin)
+        .await?;
+    if !role_exists {
+        // A local test role: superuser so it can create the pgmq extension.
+        sqlx::query(&format!("CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'")).execute(&admin).await?;
+    }
+    let db_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&database)
+        .fetch_one(&admin)
+        .await?;
+    if !db_exists {
+        sqlx::query(&format!("CREATE DATABASE {database} OWNER {role}")).execute(&admin).await?;
+    }
+    admin.close().await;
+
+    let pool = connect(&args.database_url).await?;
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pgmq CASCADE").execute(&pool).await.context(
+        "creating the pgmq extension (are pgmq.control and its SQL script in the server's share/extension folder?)",
+    )?;
+    tasker_shared::database::migrator::MIGRATOR.run(&pool).await.context("running tasker's migrations")?;
+    pool.close().await;
+    println!("DATABASE READY");
+    Ok(())
+}
+
+async fn wait_until_answering(bind: &str) -> Result<()> {
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(bind).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("the web API did not open {bind} within 60 s")
+}
+
+async fn stop_requested() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let stdin_closed = async {
+        let mut stdin = tokio::io::stdin();
+        let mut buf = [0u8; 64];
+        while let Ok(n) = stdin.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+        _ = stdin_closed => {}
+    }
+}
+
+async fn orchestration(args: &Args) -> Result<()> {
+    let config = orchestration_config(args);
+    let dir = std::env::temp_dir().join("tasker-devenv");
+    std::fs::create_dir_all(&dir)?;
+    let path: PathBuf = dir.join(format!("orchestration-{}.toml", std::process::id()));
+    std::fs::write(&path, to_toml(&config)?)?;
+    std::env::set_var("TASKER_CONFIG_PATH", &path);
+    std::env::set_var("TASKER_ENV", &args.environment);
+    std::env::set_var("DATABASE_URL", &args.database_url);
+
+    let mut handle = OrchestrationBootstrap::bootstrap().await.map_err(|e| anyhow!("orchestration did not start: {e}"))?;
+    wait_until_answering(&args.bind).await?;
+    println!("READY {}", args.bind);
+
+    stop_requested().await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), handle.stop()).await;
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log_level))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let result = runtime.block_on(async {
+        match args.command.as_str() {
+            "setup-db" => setup_db(&args).await,
+            "orchestration" => orchestration(&args).await,
+            other => Err(anyhow!("unknown command {other}; use setup-db or orchestration")),
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_orchestration_config_loads_through_taskers_loader() {
+        let args = Args {
+            command: "orchestration".into(),
+            admin_url: String::new(),
+            database_url: "postgresql://tasker:pw@127.0.0.1:5432/tasker".into(),
+            bind: "127.0.0.1:18080".into(),
+            environment: "test".into(),
+            log_level: "warn".into(),
+        };
+        let config = orchestration_config(&args);
+        let path = std::env::temp_dir().join(format!("orch-config-test-{}.toml", std::process::id()));
+        std::fs::write(&path, to_toml(&config).unwrap()).unwrap();
+        let loaded = tasker_shared::config::ConfigLoader::load_from_path(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.orchestration.unwrap().web.unwrap().bind_address, "127.0.0.1:18080");
+        assert!(loaded.worker.is_none());
+    }
+
+    #[test]
+    fn role_of_reads_the_url() {
+        let (role, password, db) = role_of("postgresql://tasker:pw@127.0.0.1:5/tasker_test").unwrap();
+        assert_eq!((role.as_str(), password.as_str(), db.as_str()), ("tasker", "pw", "tasker_test"));
+        assert!(role_of("postgresql://bad-role:pw@h/d").is_err());
+        assert!(role_of("postgresql://r:p'w@h/d").is_err());
+    }
+}

@@ -1,0 +1,370 @@
+//! Step events, Rust → JS: the whole hydrated step a handler needs.
+
+use std::collections::HashMap;
+
+use napi_derive::napi;
+use serde_json::Value;
+use tasker_shared::messaging::StepExecutionResult;
+use tasker_shared::types::TaskSequenceStep;
+use tasker_worker::worker::FfiStepEvent;
+
+use super::iso;
+
+/// One step to execute, delivered by `pollStepEvents` or a push subscription.
+/// Complete it with `completeStepEvent(eventId, result)`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct StepEvent {
+    /// Identifies this delivery; pass it back when completing.
+    pub event_id: String,
+    pub task_uuid: String,
+    pub step_uuid: String,
+    /// Correlation id of the step message (for tracing).
+    pub correlation_id: String,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub task: TaskInfo,
+    pub workflow_step: WorkflowStepInfo,
+    pub step_definition: StepDefinitionInfo,
+    /// Results of the steps this one depends on, keyed by step name.
+    pub dependency_results: HashMap<String, DependencyResult>,
+}
+
+/// The task a step belongs to.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    pub task_uuid: String,
+    pub named_task_uuid: String,
+    pub name: String,
+    pub namespace: String,
+    pub version: String,
+    /// The context the task was created with.
+    pub context: Option<Value>,
+    pub correlation_id: String,
+    pub parent_correlation_id: Option<String>,
+    pub initiator: Option<String>,
+    pub source_system: Option<String>,
+    pub reason: Option<String>,
+    pub tags: Option<Value>,
+    pub priority: i32,
+    pub identity_hash: String,
+    pub complete: bool,
+    /// ISO 8601 timestamps (UTC).
+    pub requested_at: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The workflow step row as the worker claimed it.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct WorkflowStepInfo {
+    pub workflow_step_uuid: String,
+    pub named_step_uuid: String,
+    pub name: String,
+    pub template_step_name: String,
+    pub inputs: Option<Value>,
+    /// Results of an earlier attempt, if any.
+    pub results: Option<Value>,
+    /// How many attempts were made before this one.
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub retryable: bool,
+    pub in_process: bool,
+    pub processed: bool,
+    pub backoff_request_seconds: Option<i32>,
+    /// Data saved by an earlier `checkpointYieldStepEvent` (batch handlers).
+    pub checkpoint: Option<Value>,
+    pub last_attempted_at: Option<String>,
+    pub processed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The step as declared in its task template.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct StepDefinitionInfo {
+    pub name: String,
+    pub description: Option<String>,
+    /// Template step type: standard, decision, deferred_convergence, batchable, batch_worker.
+    pub step_type: String,
+    /// The handler key to resolve (`handler.callable` in the template).
+    pub handler_callable: String,
+    /// Method to invoke on the handler; `call` when the template names none.
+    pub handler_method: String,
+    pub handler_resolver: Option<String>,
+    /// `handler.initialization` from the template.
+    pub handler_initialization: HashMap<String, Value>,
+    pub dependencies: Vec<String>,
+    pub system_dependency: Option<String>,
+    pub timeout_seconds: Option<u32>,
+    pub retry: RetryPolicy,
+}
+
+/// Retry policy of a step definition.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub retryable: bool,
+    pub max_attempts: u32,
+    /// none, linear, exponential or fibonacci.
+    pub backoff: String,
+    pub backoff_base_ms: Option<i64>,
+    pub max_backoff_ms: Option<i64>,
+}
+
+/// The persisted result of a dependency.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct DependencyResult {
+    pub step_uuid: String,
+    pub success: bool,
+    pub status: String,
+    /// What the dependency's handler returned.
+    pub result: Value,
+    pub error_message: Option<String>,
+    pub error_type: Option<String>,
+    pub error_retryable: Option<bool>,
+    pub metadata: HashMap<String, Value>,
+}
+
+fn serde_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(s)) => s.to_ascii_lowercase(),
+        _ => "unknown".to_string(),
+    }
+}
+
+impl From<&StepExecutionResult> for DependencyResult {
+    fn from(r: &StepExecutionResult) -> Self {
+        Self {
+            step_uuid: r.step_uuid.to_string(),
+            success: r.success,
+            status: r.status.clone(),
+            result: r.result.clone(),
+            error_message: r.error.as_ref().map(|e| e.message.clone()),
+            error_type: r.error.as_ref().and_then(|e| e.error_type.clone()),
+            error_retryable: r.error.as_ref().map(|e| e.retryable),
+            metadata: r.metadata.custom.clone(),
+        }
+    }
+}
+
+/// Builds the JS view of a hydrated step.
+pub fn step_event_from_parts(
+    event_id: String,
+    correlation_id: String,
+    trace_id: Option<String>,
+    span_id: Option<String>,
+    tss: &TaskSequenceStep,
+) -> StepEvent {
+    let task = &tss.task.task;
+    let step = &tss.workflow_step;
+    let def = &tss.step_definition;
+    StepEvent {
+        event_id,
+        task_uuid: task.task_uuid.to_string(),
+        step_uuid: step.workflow_step_uuid.to_string(),
+        correlation_id,
+        trace_id,
+        span_id,
+        task: TaskInfo {
+            task_uuid: task.task_uuid.to_string(),
+            named_task_uuid: task.named_task_uuid.to_string(),
+            name: tss.task.task_name.clone(),
+            namespace: tss.task.namespace_name.clone(),
+            version: tss.task.task_version.clone(),
+            context: task.context.clone(),
+            correlation_id: task.correlation_id.to_string(),
+            parent_correlation_id: task.parent_correlation_id.map(|u| u.to_string()),
+            initiator: task.initiator.clone(),
+            source_system: task.source_system.clone(),
+            reason: task.reason.clone(),
+            tags: task.tags.clone(),
+            priority: task.priority,
+            identity_hash: task.identity_hash.clone(),
+            complete: task.complete,
+            requested_at: iso(&task.requested_at),
+            created_at: iso(&task.created_at),
+            updated_at: iso(&task.updated_at),
+        },
+        workflow_step: WorkflowStepInfo {
+            workflow_step_uuid: step.workflow_step_uuid.to_string(),
+            named_step_uuid: step.named_step_uuid.to_string(),
+            name: step.name.clone(),
+            template_step_name: step.template_step_name.clone(),
+            inputs: step.inputs.clone(),
+            results: step.results.clone(),
+            attempts: step.attempts.unwrap_or(0),
+            max_attempts: step.max_attempts.unwrap_or(def.retry.max_attempts as i32),
+            retryable: step.retryable,
+            in_process: step.in_process,
+            processed: step.processed,
+            backoff_request_seconds: step.backoff_request_seconds,
+            checkpoint: step.checkpoint.clone(),
+            last_attempted_at: step.last_attempted_at.as_ref().map(iso),
+            processed_at: step.processed_at.as_ref().map(iso),
+            created_at: iso(&step.created_at),
+            updated_at: iso(&step.updated_at),
+        },
+        step_definition: StepDefinitionInfo {
+            name: def.name.clone(),
+            description: def.description.clone(),
+            step_type: serde_name(&def.step_type),
+            handler_callable: def.handler.callable.clone(),
+            handler_method: def.handler.method.clone().unwrap_or_else(|| "call".to_string()),
+            handler_resolver: def.handler.resolver.clone(),
+            handler_initialization: def.handler.initialization.clone(),
+            dependencies: def.dependencies.clone(),
+            system_dependency: def.system_dependency.clone(),
+            timeout_seconds: def.timeout_seconds,
+            retry: RetryPolicy {
+                retryable: def.retry.retryable,
+                max_attempts: def.retry.max_attempts,
+                backoff: serde_name(&def.retry.backoff),
+                backoff_base_ms: def.retry.backoff_base_ms.map(|v| v as i64),
+                max_backoff_ms: def.retry.max_backoff_ms.map(|v| v as i64),
+            },
+        },
+        dependency_results: tss
+            .dependency_results
+            .iter()
+            .map(|(name, result)| (name.clone(), DependencyResult::from(result)))
+            .collect(),
+    }
+}
+
+impl From<&FfiStepEvent> for StepEvent {
+    fn from(event: &FfiStepEvent) -> Self {
+        step_event_from_parts(
+            event.event_id.to_string(),
+            event.correlation_id.to_string(),
+            event.trace_id.clone(),
+            event.span_id.clone(),
+            &event.execution_event.payload.task_sequence_step,
+        )
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use serde_json::json;
+    use tasker_shared::types::TaskSequenceStep;
+
+    /// A realistic hydrated step: a few KB of task context and two dependency results.
+    pub fn task_sequence_step() -> TaskSequenceStep {
+        let items: Vec<_> = (0..20)
+            .map(|i| json!({"sku": format!("SKU-{i:04}"), "qty": i + 1, "price": 9.5 + i as f64}))
+            .collect();
+        serde_json::from_value(json!({
+            "task": {
+                "task": {
+                    "task_uuid": "0190a3b2-0000-7000-8000-000000000001",
+                    "named_task_uuid": "0190a3b2-0000-7000-8000-000000000002",
+                    "complete": false,
+                    "requested_at": "2026-01-02T03:04:05.000006",
+                    "initiator": "tests",
+                    "source_system": "unit",
+                    "reason": "fixture",
+                    "tags": {"team": "core"},
+                    "context": {"order_id": 42, "items": items},
+                    "identity_hash": "abc123",
+                    "priority": 5,
+                    "created_at": "2026-01-02T03:04:05",
+                    "updated_at": "2026-01-02T03:04:06",
+                    "correlation_id": "0190a3b2-0000-7000-8000-000000000003",
+                    "parent_correlation_id": null
+                },
+                "task_name": "order_flow",
+                "task_version": "1.0.0",
+                "namespace_name": "shop"
+            },
+            "workflow_step": {
+                "workflow_step_uuid": "0190a3b2-0000-7000-8000-000000000004",
+                "task_uuid": "0190a3b2-0000-7000-8000-000000000001",
+                "named_step_uuid": "0190a3b2-0000-7000-8000-000000000005",
+                "name": "ship",
+                "template_step_name": "ship",
+                "retryable": true,
+                "max_attempts": 3,
+                "in_process": true,
+                "processed": false,
+                "processed_at": null,
+                "attempts": 1,
+                "last_attempted_at": "2026-01-02T03:04:07",
+                "backoff_request_seconds": null,
+                "inputs": {"carrier": "ups"},
+                "results": null,
+                "checkpoint": null,
+                "created_at": "2026-01-02T03:04:05",
+                "updated_at": "2026-01-02T03:04:07"
+            },
+            "dependency_results": {
+                "validate": {
+                    "step_uuid": "0190a3b2-0000-7000-8000-000000000006",
+                    "success": true,
+                    "result": {"valid": true, "total": 1234.5},
+                    "status": "completed",
+                    "metadata": {
+                        "execution_time_ms": 3, "retryable": false,
+                        "completed_at": "2026-01-02T03:04:06Z",
+                        "custom": {"source": "cache"}
+                    }
+                },
+                "reserve": {
+                    "step_uuid": "0190a3b2-0000-7000-8000-000000000007",
+                    "success": true,
+                    "result": {"reservation": "R-1", "items": items},
+                    "status": "completed",
+                    "metadata": {"execution_time_ms": 4, "retryable": false, "completed_at": "2026-01-02T03:04:06Z"}
+                }
+            },
+            "step_definition": {
+                "name": "ship",
+                "description": "Ship the order",
+                "handler": {"callable": "shop.ship", "initialization": {"speed": "fast"}},
+                "dependencies": ["validate", "reserve"],
+                "retry": {"retryable": true, "max_attempts": 3, "backoff": "exponential", "backoff_base_ms": 100},
+                "timeout_seconds": 30
+            }
+        }))
+        .expect("fixture deserializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_the_whole_hydrated_step() {
+        let tss = fixtures::task_sequence_step();
+        let ev = step_event_from_parts("e1".into(), "c1".into(), Some("t".into()), None, &tss);
+        assert_eq!(ev.event_id, "e1");
+        assert_eq!(ev.step_uuid, "0190a3b2-0000-7000-8000-000000000004");
+        assert_eq!(ev.task.name, "order_flow");
+        assert_eq!(ev.task.namespace, "shop");
+        assert_eq!(ev.task.version, "1.0.0");
+        assert_eq!(ev.task.context.as_ref().unwrap()["order_id"], 42);
+        assert_eq!(ev.task.requested_at, "2026-01-02T03:04:05.000006Z");
+        assert_eq!(ev.task.tags.as_ref().unwrap()["team"], "core");
+        assert_eq!(ev.workflow_step.attempts, 1);
+        assert_eq!(ev.workflow_step.max_attempts, 3);
+        assert_eq!(ev.workflow_step.inputs.as_ref().unwrap()["carrier"], "ups");
+        assert_eq!(ev.step_definition.handler_callable, "shop.ship");
+        assert_eq!(ev.step_definition.handler_method, "call");
+        assert_eq!(ev.step_definition.step_type, "standard");
+        assert_eq!(ev.step_definition.retry.backoff, "exponential");
+        assert_eq!(ev.step_definition.retry.backoff_base_ms, Some(100));
+        assert_eq!(ev.step_definition.timeout_seconds, Some(30));
+        assert_eq!(ev.step_definition.handler_initialization["speed"], "fast");
+        assert_eq!(ev.step_definition.dependencies, vec!["validate", "reserve"]);
+        let validate = &ev.dependency_results["validate"];
+        assert!(validate.success);
+        assert_eq!(validate.result["total"], 1234.5);
+        assert_eq!(validate.metadata["source"], "cache");
+        assert_eq!(ev.trace_id.as_deref(), Some("t"));
+    }
+}

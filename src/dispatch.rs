@@ -1,0 +1,263 @@
+//! The dispatch channel between the Rust worker and JS handlers.
+//!
+//! Wraps tasker-worker's `FfiDispatchChannel` (which owns the pending-event
+//! table, completion timeouts and starvation detection) and adds what JS needs:
+//! the step of each delivered event (so results need not repeat it), counters
+//! for every way an event leaves, and a count of claimed steps still waiting
+//! in the channel. Poll and push delivery both go through here.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use napi_derive::napi;
+use tasker_shared::messaging::StepExecutionResult;
+use tasker_shared::models::core::batch_worker::CheckpointYieldData;
+use tasker_worker::worker::FfiDispatchChannel;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use uuid::Uuid;
+
+use crate::conversions::event::StepEvent;
+use crate::conversions::result::{bridge_failure, to_step_execution_result, StepCompletion};
+use crate::error::{BridgeError, BridgeResult, ErrorCode};
+
+/// Counters of the dispatch channel, from `getFfiDispatchMetrics()`.
+#[napi(object)]
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DispatchMetrics {
+    /// Steps the worker claimed that are waiting in the channel for JS to take them.
+    pub pending_count: u32,
+    /// Events taken by JS (poll or push) and not yet completed.
+    pub in_flight_count: u32,
+    /// Events completed with a successful result.
+    pub completed_count: f64,
+    /// Events completed with a failure (including handler exceptions the bridge reported).
+    pub failed_count: f64,
+    /// Events failed as retryable `ffi_timeout` because no completion came in time.
+    pub timed_out_count: f64,
+    /// Whether any in-flight event is older than the starvation threshold.
+    pub starvation_detected: bool,
+    pub starving_event_count: u32,
+    /// Age of the oldest in-flight event in milliseconds (absent when none).
+    pub oldest_pending_age_ms: Option<f64>,
+}
+
+/// An event JS has taken and not completed yet.
+struct InFlight {
+    step_uuid: Uuid,
+    taken_at: Instant,
+    /// Held while a push subscription counts the event against maxInFlight.
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+pub struct Dispatch {
+    channel: FfiDispatchChannel,
+    completion_timeout: Duration,
+    in_flight: DashMap<Uuid, InFlight>,
+    waiting: Arc<AtomicI64>,
+    /// A clone of the completion sender, to see when queued results are sent.
+    completion_probe: mpsc::Sender<StepExecutionResult>,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    timed_out: AtomicU64,
+}
+
+/// Moves claimed steps from the worker's dispatch receiver into the channel JS
+/// reads, counting them so `pendingCount` shows the backlog.
+pub fn spawn_counting_forwarder<M: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    mut source: mpsc::Receiver<M>,
+    capacity: usize,
+) -> (mpsc::Receiver<M>, Arc<AtomicI64>) {
+    let (sink, receiver) = mpsc::channel(capacity.max(1));
+    let waiting = Arc::new(AtomicI64::new(0));
+    let counter = waiting.clone();
+    runtime.spawn(async move {
+        while let Some(message) = source.recv().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            if sink.send(message).await.is_err() {
+                counter.fetch_sub(1, Ordering::SeqCst);
+                break;
+            }
+        }
+    });
+    (receiver, waiting)
+}
+
+impl Dispatch {
+    pub fn new(
+        channel: FfiDispatchChannel,
+        waiting: Arc<AtomicI64>,
+        completion_probe: mpsc::Sender<StepExecutionResult>,
+        completion_timeout: Duration,
+    ) -> Self {
+        Self {
+            channel,
+            completion_timeout,
+            in_flight: DashMap::new(),
+            waiting,
+            completion_probe,
+            completed: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            timed_out: AtomicU64::new(0),
+        }
+    }
+
+    fn track(&self, event: &tasker_worker::worker::FfiStepEvent, slot: Option<OwnedSemaphorePermit>) -> StepEvent {
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.in_flight.insert(
+            event.event_id,
+            InFlight { step_uuid: event.step_uuid, taken_at: Instant::now(), _slot: slot },
+        );
+        StepEvent::from(event)
+    }
+
+    /// Takes up to `max` events without waiting.
+    pub fn poll(&self, max: usize) -> Vec<StepEvent> {
+        let mut events = Vec::new();
+        while events.len() < max {
+            match self.channel.poll() {
+                Some(event) => events.push(self.track(&event, None)),
+                None => break,
+            }
+        }
+        events
+    }
+
+    /// Waits up to `timeout` for one event; `slot` is released when it leaves.
+    pub async fn next(&self, timeout: Duration, slot: OwnedSemaphorePermit) -> Option<StepEvent> {
+        let event = self.channel.poll_async(timeout).await?;
+        Some(self.track(&event, Some(slot)))
+    }
+
+    pub fn step_of(&self, event_id: Uuid) -> BridgeResult<Uuid> {
+        self.in_flight.get(&event_id).map(|e| e.step_uuid).ok_or_else(|| {
+            BridgeError::new(
+                ErrorCode::UnknownEvent,
+                format!(
+                    "event {event_id} is not in flight: it was already completed, timed out after {} ms, or never delivered; do not complete an event twice",
+                    self.completion_timeout.as_millis()
+                ),
+            )
+        })
+    }
+
+    /// Validates a completion and returns tasker's result for it.
+    pub fn prepare(&self, event_id: &str, completion: StepCompletion) -> BridgeResult<(Uuid, StepExecutionResult)> {
+        let event_id = parse_event_id(event_id)?;
+        let step_uuid = self.step_of(event_id)?;
+        Ok((event_id, to_step_execution_result(completion, step_uuid)?))
+    }
+
+    fn settle(&self, event_id: Uuid, success: bool, accepted: bool) -> BridgeResult<()> {
+        self.in_flight.remove(&event_id);
+        if !accepted {
+            return Err(BridgeError::new(
+                ErrorCode::ChannelClosed,
+                format!("the completion of event {event_id} was not accepted: it timed out meanwhile or the worker's completion channel is closed or full; the step will be retried by the orchestration"),
+            ));
+        }
+        let counter = if success { &self.completed } else { &self.failed };
+        counter.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Sends a prepared result (may wait up to the completion send timeout).
+    pub fn complete(&self, event_id: Uuid, result: StepExecutionResult) -> BridgeResult<()> {
+        let success = result.success;
+        let accepted = self.channel.complete(event_id, result);
+        self.settle(event_id, success, accepted)
+    }
+
+    pub async fn complete_async(&self, event_id: Uuid, result: StepExecutionResult) -> BridgeResult<()> {
+        let success = result.success;
+        let accepted = self.channel.complete_async(event_id, result).await;
+        self.settle(event_id, success, accepted)
+    }
+
+    /// Fails an in-flight event as retryable on the handler's behalf.
+    pub fn fail_retryable(&self, event_id: Uuid, message: String, error_type: &str) -> BridgeResult<()> {
+        let step_uuid = self.step_of(event_id)?;
+        self.complete(event_id, bridge_failure(step_uuid, message, error_type))
+    }
+
+    /// Persists a checkpoint and re-dispatches the step (batch handlers).
+    pub fn checkpoint_yield(&self, event_id: &str, data: CheckpointYieldData) -> BridgeResult<()> {
+        let id = parse_event_id(event_id)?;
+        let step_uuid = self.step_of(id)?;
+        if data.step_uuid != step_uuid {
+            return Err(BridgeError::invalid("checkpoint.stepUuid", format!("{} is not the step of this event ({step_uuid})", data.step_uuid)));
+        }
+        let ok = self.channel.checkpoint_yield(id, data);
+        // Either way the event has left: a continuation or a retry follows.
+        self.in_flight.remove(&id);
+        if ok {
+            Ok(())
+        } else {
+            Err(BridgeError::new(
+                ErrorCode::ChannelClosed,
+                format!("the checkpoint of event {id} could not be saved; the step was failed as retryable and will run again"),
+            ))
+        }
+    }
+
+    /// Fails events whose completion is overdue; returns how many.
+    pub fn cleanup_timeouts(&self) -> u32 {
+        let count = self.channel.cleanup_timeouts();
+        // Our taken_at is never earlier than the channel's, so anything we see
+        // as overdue the channel has already failed.
+        self.in_flight.retain(|_, e| e.taken_at.elapsed() <= self.completion_timeout);
+        self.timed_out.fetch_add(count as u64, Ordering::SeqCst);
+        count as u32
+    }
+
+    /// Fails every claimed step JS has not completed (waiting or in flight) as
+    /// retryable, so the orchestration hands it out again. Returns how many.
+    pub fn hand_back_all(&self) -> u32 {
+        let message = "the worker stopped before a handler completed this step; it is handed back for retry";
+        let mut handed_back = 0;
+        while let Some(event) = self.channel.poll() {
+            self.track(&event, None);
+        }
+        let ids: Vec<Uuid> = self.in_flight.iter().map(|e| *e.key()).collect();
+        for id in ids {
+            if self.fail_retryable(id, message.to_string(), "WorkerShutdown").is_ok() {
+                handed_back += 1;
+            }
+        }
+        handed_back
+    }
+
+    /// Waits until the completion channel is empty (results handed to the
+    /// completion processor), at most `limit`.
+    pub async fn wait_for_completions_sent(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.completion_probe.capacity() < self.completion_probe.max_capacity() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub fn check_starvation_warnings(&self) {
+        self.channel.check_starvation_warnings();
+    }
+
+    pub fn metrics(&self) -> DispatchMetrics {
+        let m = self.channel.metrics();
+        DispatchMetrics {
+            pending_count: self.waiting.load(Ordering::SeqCst).max(0) as u32,
+            in_flight_count: m.pending_count as u32,
+            completed_count: self.completed.load(Ordering::SeqCst) as f64,
+            failed_count: self.failed.load(Ordering::SeqCst) as f64,
+            timed_out_count: self.timed_out.load(Ordering::SeqCst) as f64,
+            starvation_detected: m.starvation_detected,
+            starving_event_count: m.starving_event_count as u32,
+            oldest_pending_age_ms: m.oldest_pending_age_ms.map(|v| v as f64),
+        }
+    }
+}
+
+pub fn parse_event_id(event_id: &str) -> BridgeResult<Uuid> {
+    Uuid::parse_str(event_id)
+        .map_err(|_| BridgeError::invalid("eventId", format!("'{event_id}' is not a UUID; pass the eventId of a delivered step event")))
+}

@@ -1,0 +1,59 @@
+//! `@tasker-systems/worker` native addon: TypeScript step handlers as a
+//! tasker-core worker, on the real tasker-worker foundation.
+
+mod api;
+mod config;
+mod conversions;
+mod dispatch;
+mod error;
+mod logging;
+mod promise;
+mod push;
+mod worker;
+
+use napi_derive::napi;
+
+/// Version of the addon (the npm package version).
+#[napi]
+pub fn get_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Health of the addon and of the worker, if one runs.
+#[napi(object)]
+pub struct HealthReport {
+    /// True when the addon works and, if a worker runs, its core is running.
+    pub healthy: bool,
+    pub worker_running: bool,
+    pub worker_core_status: String,
+    pub version: String,
+    pub message: String,
+}
+
+/// Checks the addon and the worker.
+#[napi]
+pub fn health_check() -> napi::Result<HealthReport, error::ErrorCode> {
+    error::guard(|| {
+        let version = env!("CARGO_PKG_VERSION").to_string();
+        Ok(match worker::current() {
+            Err(_) => HealthReport {
+                healthy: true,
+                worker_running: false,
+                worker_core_status: "not_running".into(),
+                version,
+                message: "addon loaded; no worker is running".into(),
+            },
+            Ok(w) => {
+                let status = w.handle.clone().block_on(worker::status_of(w));
+                let healthy = status.worker_core_status == "running" || status.graceful_shutdown;
+                HealthReport {
+                    healthy,
+                    worker_running: true,
+                    message: format!("worker {} is {}", status.worker_id.unwrap_or_default(), status.worker_core_status),
+                    worker_core_status: status.worker_core_status,
+                    version,
+                }
+            }
+        })
+    })
+}

@@ -1,0 +1,138 @@
+//! Logging: one tracing subscriber for the process (the worker's output on
+//! stderr), and the `log*` exports that write JS messages into it with their
+//! fields as structured key/values.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use napi_derive::napi;
+use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, EnvFilter, Registry};
+
+use crate::error::{guard, BridgeError, ErrorCode};
+
+static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+
+/// Installs the subscriber once, or changes its level on later calls.
+pub fn init(level: &str) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("warn"));
+    if let Some(handle) = FILTER.get() {
+        let _ = handle.reload(filter);
+        return;
+    }
+    let (layer, handle) = reload::Layer::new(filter);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(true);
+    if tracing_subscriber::registry().with(layer).with(fmt).try_init().is_ok() {
+        let _ = FILTER.set(handle);
+    }
+}
+
+/// Renders JS fields as `key=value` pairs (strings unquoted, the rest as JSON).
+pub fn render_fields(fields: &HashMap<String, Value>) -> crate::error::BridgeResult<String> {
+    let mut keys: Vec<&String> = fields.keys().collect();
+    keys.sort();
+    let mut out = String::new();
+    for key in keys {
+        let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-');
+        if !valid {
+            return Err(BridgeError::invalid("fields", format!("'{key}' is not a field name (letters, digits, _ . -)")));
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        match &fields[key] {
+            Value::String(s) => out.push_str(&format!("{key}={s:?}")),
+            other => out.push_str(&format!("{key}={other}")),
+        }
+    }
+    Ok(out)
+}
+
+fn emit(level: tracing::Level, message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+    guard(|| {
+        let rendered = render_fields(&fields.unwrap_or_default())?;
+        macro_rules! at {
+            ($lvl:ident) => {
+                if rendered.is_empty() {
+                    tracing::$lvl!(target: "tasker_worker_js", "{}", message)
+                } else {
+                    tracing::$lvl!(target: "tasker_worker_js", fields = %rendered, "{}", message)
+                }
+            };
+        }
+        match level {
+            tracing::Level::ERROR => at!(error),
+            tracing::Level::WARN => at!(warn),
+            tracing::Level::INFO => at!(info),
+            tracing::Level::DEBUG => at!(debug),
+            tracing::Level::TRACE => at!(trace),
+        }
+        Ok(())
+    })
+}
+
+/// Writes an error into the worker's log, with `fields` as key/values.
+#[napi]
+pub fn log_error(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+    emit(tracing::Level::ERROR, message, fields)
+}
+
+/// Writes a warning into the worker's log.
+#[napi]
+pub fn log_warn(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+    emit(tracing::Level::WARN, message, fields)
+}
+
+/// Writes an info line into the worker's log.
+#[napi]
+pub fn log_info(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+    emit(tracing::Level::INFO, message, fields)
+}
+
+/// Writes a debug line into the worker's log.
+#[napi]
+pub fn log_debug(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+    emit(tracing::Level::DEBUG, message, fields)
+}
+
+/// Writes a trace line into the worker's log.
+#[napi]
+pub fn log_trace(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+    emit(tracing::Level::TRACE, message, fields)
+}
+
+/// Sets the log level (error, warn, info, debug, trace, or a RUST_LOG-style filter).
+#[napi]
+pub fn set_log_level(level: String) -> napi::Result<(), ErrorCode> {
+    guard(|| {
+        EnvFilter::try_new(&level)
+            .map_err(|e| BridgeError::invalid("level", format!("'{level}' is not a log filter: {e}")))?;
+        init(&level);
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_render_sorted_key_values() {
+        let fields = HashMap::from([
+            ("step".to_string(), json!("ship")),
+            ("attempt".to_string(), json!(2)),
+            ("ok".to_string(), json!(true)),
+            ("ctx".to_string(), json!({"a": 1})),
+        ]);
+        assert_eq!(render_fields(&fields).unwrap(), r#"attempt=2 ctx={"a":1} ok=true step="ship""#);
+    }
+
+    #[test]
+    fn bad_field_names_are_rejected() {
+        let fields = HashMap::from([("a b".to_string(), json!(1))]);
+        assert!(render_fields(&fields).unwrap_err().message.starts_with("fields"));
+    }
+}
