@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{reload, EnvFilter, Registry};
 
+use crate::api::arg;
 use crate::error::{guard, BridgeError, ErrorCode};
 
 static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
@@ -50,8 +52,10 @@ pub fn render_fields(fields: &HashMap<String, Value>) -> crate::error::BridgeRes
     Ok(out)
 }
 
-fn emit(level: tracing::Level, message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+fn emit(level: tracing::Level, message: Unknown<'_>, fields: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     guard(|| {
+        let message: String = arg(message, "message")?;
+        let fields: Option<HashMap<String, Value>> = arg(fields, "fields")?;
         let rendered = render_fields(&fields.unwrap_or_default())?;
         macro_rules! at {
             ($lvl:ident) => {
@@ -74,39 +78,40 @@ fn emit(level: tracing::Level, message: String, fields: Option<HashMap<String, V
 }
 
 /// Writes an error into the worker's log, with `fields` as key/values.
-#[napi]
-pub fn log_error(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+#[napi(ts_args_type = "message: string, fields?: Record<string, unknown> | undefined | null")]
+pub fn log_error(message: Unknown<'_>, fields: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     emit(tracing::Level::ERROR, message, fields)
 }
 
 /// Writes a warning into the worker's log.
-#[napi]
-pub fn log_warn(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+#[napi(ts_args_type = "message: string, fields?: Record<string, unknown> | undefined | null")]
+pub fn log_warn(message: Unknown<'_>, fields: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     emit(tracing::Level::WARN, message, fields)
 }
 
 /// Writes an info line into the worker's log.
-#[napi]
-pub fn log_info(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+#[napi(ts_args_type = "message: string, fields?: Record<string, unknown> | undefined | null")]
+pub fn log_info(message: Unknown<'_>, fields: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     emit(tracing::Level::INFO, message, fields)
 }
 
 /// Writes a debug line into the worker's log.
-#[napi]
-pub fn log_debug(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+#[napi(ts_args_type = "message: string, fields?: Record<string, unknown> | undefined | null")]
+pub fn log_debug(message: Unknown<'_>, fields: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     emit(tracing::Level::DEBUG, message, fields)
 }
 
 /// Writes a trace line into the worker's log.
-#[napi]
-pub fn log_trace(message: String, fields: Option<HashMap<String, Value>>) -> napi::Result<(), ErrorCode> {
+#[napi(ts_args_type = "message: string, fields?: Record<string, unknown> | undefined | null")]
+pub fn log_trace(message: Unknown<'_>, fields: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     emit(tracing::Level::TRACE, message, fields)
 }
 
 /// Sets the log level (error, warn, info, debug, trace, or a RUST_LOG-style filter).
-#[napi]
-pub fn set_log_level(level: String) -> napi::Result<(), ErrorCode> {
+#[napi(ts_args_type = "level: string")]
+pub fn set_log_level(level: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     guard(|| {
+        let level: String = arg(level, "level")?;
         EnvFilter::try_new(&level)
             .map_err(|e| BridgeError::invalid("level", format!("'{level}' is not a log filter: {e}")))?;
         init(&level);

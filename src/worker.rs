@@ -79,6 +79,8 @@ pub struct RunningWorker {
     dispatch: Mutex<Option<Arc<Dispatch>>>,
     push: Mutex<Option<Arc<PushState>>>,
     graceful: AtomicBool,
+    /// The core's full stop, running in the background once claiming stopped.
+    core_stop: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     config_file: PathBuf,
 }
 
@@ -195,6 +197,7 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
         dispatch: Mutex::new(Some(dispatch)),
         push: Mutex::new(None),
         graceful: AtomicBool::new(false),
+        core_stop: tokio::sync::Mutex::new(None),
         config_file,
     });
 
@@ -365,14 +368,34 @@ fn core_status_name(status: &WorkerCoreStatus) -> String {
 
 /// Stops claiming new steps; completions of in-flight steps are still accepted.
 pub async fn transition_to_graceful(worker: Arc<RunningWorker>) -> BridgeResult<StopResult> {
-    if !worker.graceful.swap(true, Ordering::SeqCst) {
-        let system = worker.system.lock().await;
-        let mut core = system.worker_core.lock().await;
-        core.stop().await.map_err(|e| {
-            BridgeError::internal(format!("the worker core did not stop claiming steps cleanly: {e}"))
-        })?;
-    }
+    stop_claiming(&worker).await?;
     Ok(StopResult { status: "transitioned".into(), worker_id: Some(worker.worker_id.clone()), handed_back: 0 })
+}
+
+/// Starts the core's stop and returns once it no longer claims steps (its
+/// command processor is gone). The rest of the stop, which waits for the
+/// completion processor to drain, goes on in the background.
+async fn stop_claiming(worker: &RunningWorker) -> BridgeResult<()> {
+    let mut core_stop = worker.core_stop.lock().await;
+    if worker.graceful.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let core = worker.system.lock().await.worker_core.clone();
+    let commands = core.lock().await.command_sender().clone();
+    let stopping = tokio::spawn(async move {
+        if let Err(e) = core.lock().await.stop().await {
+            tracing::warn!(target: "tasker_worker_js", error = %e, "worker core stop reported an error");
+        }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !commands.is_closed() && !stopping.is_finished() {
+        if tokio::time::Instant::now() > deadline {
+            return Err(BridgeError::internal("the worker core did not stop claiming steps within 20 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    *core_stop = Some(stopping);
+    Ok(())
 }
 
 /// Detaches the running worker and shuts it down on a background thread.
@@ -400,31 +423,27 @@ fn shutdown(worker: Arc<RunningWorker>) -> u32 {
         push.close();
     }
     let dispatch = lock(&worker.dispatch).take();
-    let graceful = worker.graceful.swap(true, Ordering::SeqCst);
     let handed_back = worker.handle.block_on(async {
-        if let Some(dispatch) = &dispatch {
+        if let Err(e) = stop_claiming(&worker).await {
+            tracing::warn!(target: "tasker_worker_js", error = %e, "could not stop claiming cleanly");
+        }
+        let mut handed_back = 0;
+        if let Some(dispatch) = dispatch {
             // Let the push tasks exit and drop their references.
             for _ in 0..50 {
-                if Arc::strong_count(dispatch) == 1 {
+                if Arc::strong_count(&dispatch) == 1 {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-        }
-        if !graceful {
-            // Stop claiming first, so nothing new arrives after the hand-back.
-            let system = worker.system.lock().await;
-            let mut core = system.worker_core.lock().await;
-            if let Err(e) = core.stop().await {
-                tracing::warn!(target: "tasker_worker_js", error = %e, "worker core stop reported an error");
-            }
-        }
-        let mut handed_back = 0;
-        if let Some(dispatch) = dispatch {
             handed_back = dispatch.hand_back_all();
             dispatch.wait_for_completions_sent(Duration::from_secs(10)).await;
-            // The last result taken by the completion processor is still being written.
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Closing the completion channel lets the completion processor
+            // finish the queued results and end, which ends the core's stop.
+            drop(dispatch);
+        }
+        if let Some(stopping) = worker.core_stop.lock().await.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), stopping).await;
         }
         let mut system = worker.system.lock().await;
         if let Err(e) = system.stop().await {

@@ -9,6 +9,7 @@ use napi_derive::napi;
 use serde_json::Value;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 
+use super::args::arg;
 use crate::conversions::event::StepEvent;
 use crate::conversions::result::StepCompletion;
 use crate::dispatch::{parse_event_id, Dispatch, DispatchMetrics};
@@ -25,10 +26,10 @@ fn dispatch() -> BridgeResult<(Arc<RunningWorker>, Arc<Dispatch>)> {
 
 /// Takes up to `max` (default 1) step events that are ready, without waiting.
 /// Returns an empty array when none is pending.
-#[napi]
-pub fn poll_step_events(max: Option<u32>) -> napi::Result<Vec<StepEvent>, ErrorCode> {
+#[napi(ts_args_type = "max?: number | undefined | null")]
+pub fn poll_step_events(max: Unknown<'_>) -> napi::Result<Vec<StepEvent>, ErrorCode> {
     guard(|| {
-        let max = max.unwrap_or(1);
+        let max = arg::<Option<u32>>(max, "max")?.unwrap_or(1);
         if !(1..=1000).contains(&max) {
             return Err(BridgeError::invalid("max", format!("{max} is outside 1..=1000")));
         }
@@ -44,9 +45,10 @@ pub fn poll_step_events(max: Option<u32>) -> napi::Result<Vec<StepEvent>, ErrorC
 }
 
 /// Completes a delivered event with the handler's result.
-#[napi]
-pub fn complete_step_event(event_id: String, result: StepCompletion) -> napi::Result<(), ErrorCode> {
+#[napi(ts_args_type = "eventId: string, result: StepCompletion")]
+pub fn complete_step_event(event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     guard(|| {
+        let (event_id, result): (String, StepCompletion) = (arg(event_id, "eventId")?, arg(result, "result")?);
         let (_, d) = dispatch()?;
         let (id, result) = d.prepare(&event_id, result)?;
         d.complete(id, result)
@@ -54,9 +56,11 @@ pub fn complete_step_event(event_id: String, result: StepCompletion) -> napi::Re
 }
 
 /// Completes a delivered event without blocking the JS thread.
-#[napi(ts_return_type = "Promise<void>")]
-pub fn complete_step_event_async(env: &Env, event_id: String, result: StepCompletion) -> napi::Result<Object<'_>> {
-    let prepared = dispatch().and_then(|(w, d)| d.prepare(&event_id, result).map(|p| (w, d, p)));
+#[napi(ts_args_type = "eventId: string, result: StepCompletion", ts_return_type = "Promise<void>")]
+pub fn complete_step_event_async<'env>(env: &'env Env, event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<Object<'env>> {
+    let prepared = arg::<String>(event_id, "eventId")
+        .and_then(|event_id| Ok((event_id, arg::<StepCompletion>(result, "result")?)))
+        .and_then(|(event_id, result)| dispatch().and_then(|(w, d)| d.prepare(&event_id, result).map(|p| (w, d, p))));
     match prepared {
         Ok((w, d, (id, result))) => promise::spawn_on(env, &w.handle, async move { d.complete_async(id, result).await }),
         Err(e) => promise::rejected(env, e),
@@ -76,8 +80,13 @@ pub struct CheckpointData {
 
 /// Saves a checkpoint for a batch step and re-dispatches it: the handler will
 /// receive the step again (a new event) with `workflowStep.checkpoint` set.
-#[napi(ts_return_type = "Promise<void>")]
-pub fn checkpoint_yield_step_event(env: &Env, event_id: String, data: CheckpointData) -> napi::Result<Object<'_>> {
+#[napi(ts_args_type = "eventId: string, data: CheckpointData", ts_return_type = "Promise<void>")]
+pub fn checkpoint_yield_step_event<'env>(env: &'env Env, event_id: Unknown<'_>, data: Unknown<'_>) -> napi::Result<Object<'env>> {
+    let args = arg::<String>(event_id, "eventId").and_then(|id| Ok((id, arg::<CheckpointData>(data, "data")?)));
+    let (event_id, data) = match args {
+        Ok(args) => args,
+        Err(e) => return promise::rejected(env, e),
+    };
     let checked = dispatch().and_then(|(w, d)| {
         if !(data.items_processed.is_finite() && data.items_processed >= 0.0) {
             return Err(BridgeError::invalid("data.itemsProcessed", "must be a non-negative number"));
@@ -139,11 +148,10 @@ impl StepEventSubscription {
 /// at most `maxInFlight` delivered and not completed. A throw in the callback
 /// fails that step as retryable with the exception's message.
 #[napi(ts_args_type = "callback: (event: StepEvent) => unknown, options?: SubscribeOptions")]
-pub fn subscribe_step_events(
-    callback: Function<'_, StepEvent, UnknownReturnValue>,
-    options: Option<SubscribeOptions>,
-) -> napi::Result<StepEventSubscription, ErrorCode> {
+pub fn subscribe_step_events(callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<StepEventSubscription, ErrorCode> {
     guard(|| {
+        let callback: Function<'_, StepEvent, UnknownReturnValue> = arg(callback, "callback")?;
+        let options: Option<SubscribeOptions> = arg(options, "options")?;
         let max_in_flight = push::max_in_flight(options.as_ref())?;
         let (w, d) = dispatch()?;
         let tsfn = callback

@@ -1,9 +1,10 @@
 //! Starting, inspecting and stopping the worker.
 
-use napi::bindgen_prelude::Object;
+use napi::bindgen_prelude::{Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
+use super::args::arg;
 use crate::config::WorkerConfig;
 use crate::error::{guard, BridgeError, ErrorCode};
 use crate::promise;
@@ -11,15 +12,21 @@ use crate::worker::{self, BootstrapResult, StopResult, WorkerStatus};
 
 /// Starts a tasker worker in this process. Blocks the JS thread while it boots
 /// (seconds); prefer `bootstrapWorkerAsync` in servers.
-#[napi]
-pub fn bootstrap_worker(config: Option<WorkerConfig>) -> napi::Result<BootstrapResult, ErrorCode> {
-    guard(|| worker::bootstrap(config.unwrap_or_default()))
+#[napi(ts_args_type = "config?: WorkerConfig | undefined | null")]
+pub fn bootstrap_worker(config: Unknown<'_>) -> napi::Result<BootstrapResult, ErrorCode> {
+    guard(|| {
+        let config: Option<WorkerConfig> = arg(config, "config")?;
+        worker::bootstrap(config.unwrap_or_default())
+    })
 }
 
 /// Starts a tasker worker without blocking the JS thread.
-#[napi(ts_return_type = "Promise<BootstrapResult>")]
-pub fn bootstrap_worker_async(env: &Env, config: Option<WorkerConfig>) -> napi::Result<Object<'_>> {
-    promise::spawn_thread(env, "tasker-worker-boot", move || worker::bootstrap(config.unwrap_or_default()))
+#[napi(ts_args_type = "config?: WorkerConfig | undefined | null", ts_return_type = "Promise<BootstrapResult>")]
+pub fn bootstrap_worker_async<'env>(env: &'env Env, config: Unknown<'_>) -> napi::Result<Object<'env>> {
+    match arg::<Option<WorkerConfig>>(config, "config") {
+        Ok(config) => promise::spawn_thread(env, "tasker-worker-boot", move || worker::bootstrap(config.unwrap_or_default())),
+        Err(e) => promise::rejected(env, e),
+    }
 }
 
 /// Whether a worker is running in this process.

@@ -1,5 +1,8 @@
 //! The functions JS calls. Each one validates its input, runs under a panic
 //! guard and answers with typed objects or a coded error.
 
+mod args;
+
+pub use args::arg;
 pub mod events;
 pub mod lifecycle;

@@ -89,6 +89,9 @@ fn orchestration_config(args: &Args) -> TaskerConfig {
     };
     common.database.url = args.database_url.clone();
     common.execution.environment = args.environment.clone();
+    // Long-polling queue readers hold connections for seconds: with tasker's
+    // default of 10, a burst of task requests waits out the pool.
+    common.database.pool.max_connections = 40;
     // Retries in tests should not wait long.
     common.backoff.default_backoff_seconds = vec![1, 1, 2];
     common.backoff.max_backoff_seconds = 2;

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// node devenv/cli.mjs up [--json FILE]
+//   Starts the environment, prints its URLs (and writes them to FILE as JSON),
+//   and keeps it up until Ctrl-C or SIGTERM, then tears everything down.
+import { writeFileSync } from 'node:fs';
+
+import { startEnvironment } from './environment.mjs';
+
+const [command, ...rest] = process.argv.slice(2);
+if (command !== 'up') {
+  console.error('usage: node devenv/cli.mjs up [--json FILE] [--log-level warn]');
+  process.exit(2);
+}
+const option = (name) => {
+  const i = rest.indexOf(name);
+  return i >= 0 ? rest[i + 1] : undefined;
+};
+
+const log = (m) => console.error(`[env] ${m}`);
+const env = await startEnvironment({ log, logLevel: option('--log-level') ?? 'warn' });
+const info = { databaseUrl: env.databaseUrl, orchestrationUrl: env.orchestrationUrl, pid: process.pid };
+const file = option('--json');
+if (file) writeFileSync(file, JSON.stringify(info));
+console.log(JSON.stringify(info));
+log('environment is up; Ctrl-C to stop');
+// startEnvironment stops everything on SIGINT/SIGTERM; keep the process alive until then.
+setInterval(() => {}, 1 << 30);

@@ -1,0 +1,59 @@
+/**
+ * @tasker-systems/worker: TypeScript step handlers as a tasker-core worker,
+ * in Node.js and Bun, on the native Rust worker foundation.
+ */
+export { detectRuntime, isRuntimeSupported, assertSupportedRuntime, SUPPORTED_RUNTIMES } from './runtime-detection';
+export type { RuntimeName } from './runtime-detection';
+export { FfiError, FfiLibraryError, FfiCallError } from './errors';
+export { getTaskerRuntime, resetTaskerRuntime, NativeTaskerRuntime } from './runtime';
+export type { TaskerRuntime, LogFields, StepEventSubscriptionHandle } from './runtime';
+export { loadNative, platformTriple } from './native';
+export type { LoadOptions, NativeBinding } from './native';
+export { TaskerEventEmitter, EventNames } from './events';
+export type { EventName, EventPayloads, DeliveryMetrics, TaskerEventEmitterOptions } from './events';
+export { EventPoller } from './poller';
+export type { EventPollerOptions } from './poller';
+export { PushDelivery } from './push';
+export type { PushDeliveryOptions } from './push';
+export type { StepEventSource, DeliveryCallbacks } from './delivery';
+export { Worker } from './worker';
+export type { WorkerOptions, WorkerStopSummary } from './worker';
+export {
+  success,
+  decision,
+  batches,
+  checkpoint,
+  RetryableError,
+  PermanentError,
+  createStepContext,
+  failureCompletion,
+  isStepResult,
+} from './handler';
+export type {
+  StepContext,
+  StepHandler,
+  StepHandlerClass,
+  StepHandlerFunction,
+  StepHandlerInstance,
+  StepLogger,
+  StepResult,
+  FailureOptions,
+  SuccessOptions,
+} from './handler';
+export type {
+  WorkerConfig,
+  DispatchTuning,
+  StepEvent,
+  TaskInfo,
+  WorkflowStepInfo,
+  StepDefinitionInfo,
+  DependencyResult,
+  RetryPolicy,
+  StepCompletion,
+  StepOutcome,
+  StepFailure,
+  DispatchMetrics,
+  WorkerStatus,
+  BootstrapResult,
+  StopResult,
+} from '../index';

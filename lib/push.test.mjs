@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { FakeRuntime, makeEvent } from '../test/helpers/fake-runtime.mjs';
+import { pkg } from '../test/helpers/package.mjs';
+
+const { PushDelivery } = pkg;
+
+test('subscribes with maxInFlight and hands events over', async () => {
+  const runtime = new FakeRuntime();
+  const got = [];
+  const push = new PushDelivery(runtime, { maxInFlight: 3, onStepEvent: (e) => got.push(e) });
+  push.start();
+  assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEvents')[1], { maxInFlight: 3 });
+  assert.equal(push.isRunning(), true);
+  for (let i = 0; i < 5; i++) runtime.push(makeEvent());
+  assert.equal(got.length, 3, 'flow control holds at maxInFlight');
+  assert.equal(push.inFlight, 3);
+  await push.stop();
+  assert.equal(push.isRunning(), false);
+  assert.equal(runtime.subscription.closed, true);
+});
+
+test('a throwing consumer is reported, not thrown into the native callback', () => {
+  const runtime = new FakeRuntime();
+  const errors = [];
+  const push = new PushDelivery(runtime, {
+    onStepEvent: () => {
+      throw new Error('consumer broke');
+    },
+    onError: (e) => errors.push(e.message),
+  });
+  push.start();
+  assert.doesNotThrow(() => runtime.push(makeEvent()));
+  assert.deepEqual(errors, ['consumer broke']);
+});
+
+test('metrics are published on a timer while running', async () => {
+  const runtime = new FakeRuntime();
+  const metrics = [];
+  const push = new PushDelivery(runtime, { metricsIntervalMs: 10, onMetrics: (m) => metrics.push(m) });
+  push.start();
+  runtime.push(makeEvent());
+  await new Promise((r) => setTimeout(r, 55));
+  await push.stop();
+  const n = metrics.length;
+  assert.ok(n >= 2, `got ${n}`);
+  assert.equal(metrics[0].mode, 'push');
+  assert.equal(metrics.at(-1).eventsReceived, 1);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(metrics.length, n, 'no metrics after stop');
+});

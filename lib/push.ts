@@ -1,0 +1,72 @@
+/**
+ * Push delivery over the addon's subscription: the Rust side hands each event
+ * over as soon as it has it, at most `maxInFlight` not yet completed. Same
+ * callbacks as the poller; metrics are published on a timer.
+ */
+import type { StepEvent } from '../index';
+import { asError, type DeliveryCallbacks, type StepEventSource } from './delivery';
+import type { DeliveryMetrics } from './events';
+import type { StepEventSubscriptionHandle, TaskerRuntime } from './runtime';
+
+export interface PushDeliveryOptions extends DeliveryCallbacks {
+  maxInFlight?: number;
+  metricsIntervalMs?: number;
+}
+
+export class PushDelivery implements StepEventSource {
+  readonly mode = 'push' as const;
+  private subscription: StepEventSubscriptionHandle | undefined;
+  private metricsTimer: ReturnType<typeof setInterval> | undefined;
+  eventsReceived = 0;
+
+  constructor(
+    private readonly runtime: TaskerRuntime,
+    private readonly options: PushDeliveryOptions = {},
+  ) {}
+
+  isRunning(): boolean {
+    return this.subscription !== undefined && !this.subscription.closed;
+  }
+
+  get inFlight(): number {
+    return this.subscription?.inFlight ?? 0;
+  }
+
+  start(): void {
+    if (this.isRunning()) return;
+    const deliver = (event: StepEvent) => {
+      this.eventsReceived++;
+      try {
+        this.options.onStepEvent?.(event);
+      } catch (e) {
+        // The event stays in flight for its handler; report and go on.
+        this.options.onError?.(asError(e));
+      }
+    };
+    this.subscription = this.runtime.subscribeStepEvents(deliver, { maxInFlight: this.options.maxInFlight ?? 10 });
+    if (this.options.onMetrics) {
+      this.metricsTimer = setInterval(() => this.publishMetrics(), this.options.metricsIntervalMs ?? 1000);
+      this.metricsTimer.unref?.();
+    }
+  }
+
+  private publishMetrics(): void {
+    try {
+      const metrics: DeliveryMetrics = {
+        mode: 'push',
+        ticks: this.eventsReceived,
+        eventsReceived: this.eventsReceived,
+        dispatch: this.runtime.getFfiDispatchMetrics(),
+      };
+      this.options.onMetrics?.(metrics);
+    } catch (e) {
+      this.options.onError?.(asError(e));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
+    this.metricsTimer = undefined;
+    this.subscription?.close();
+  }
+}

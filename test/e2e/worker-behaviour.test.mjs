@@ -1,0 +1,121 @@
+// The Worker against the real environment: timeouts, the concurrency limit,
+// poll delivery, and a shutdown in the middle of a burst that leaves no step
+// claimed but unprocessed.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { eventually, sleep, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { pkg } from '../helpers/package.mjs';
+
+const { Worker, EventNames } = pkg;
+
+let env;
+let templates;
+
+function newWorker(options = {}) {
+  return new Worker({
+    config: {
+      databaseUrl: env.databaseUrl,
+      templatePath: templates.path,
+      namespace: templates.namespace,
+      environment: 'test',
+      logLevel: 'error',
+    },
+    ...options,
+  });
+}
+
+const createSingle = (context) => env.client.createTask({ name: 'single', namespace: templates.namespace, context });
+
+describe('Worker on the real environment', { timeout: 300000 }, () => {
+  before(async () => {
+    env = await useEnvironment();
+    templates = suiteTemplates('behaviour');
+  });
+
+  after(async () => {
+    templates?.remove();
+    await env?.release();
+  });
+
+  test('timeouts, the concurrency limit and poll delivery', async () => {
+    const worker = newWorker({ delivery: 'poll', concurrency: 2 });
+    let active = 0;
+    let maxActive = 0;
+    const aborted = [];
+    worker.register('single.step', async (ctx) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      try {
+        if (ctx.taskContext.mode === 'hang' && ctx.retryCount === 0) {
+          // Past the template's 2 s timeout: the signal must fire.
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+          aborted.push(ctx.signal.reason.name);
+          return { ignored: true };
+        }
+        await sleep(150);
+        return { attempt: ctx.retryCount + 1 };
+      } finally {
+        active--;
+      }
+    });
+    await worker.start();
+    try {
+      const hung = await createSingle({ mode: 'hang' });
+      const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => createSingle({ mode: 'burst', i })));
+      const task = await env.client.waitForTask(hung, { timeoutMs: 60000 });
+      assert.equal(task.status, 'complete');
+      assert.deepEqual(aborted, ['TimeoutError'], 'the handler saw its signal fire');
+      const step = (await env.client.stepsByName(hung)).only_step;
+      assert.deepEqual(step.results.result, { attempt: 2 }, 'retried after the timeout');
+      for (const uuid of burst) assert.equal((await env.client.waitForTask(uuid, { timeoutMs: 60000 })).status, 'complete');
+      assert.equal(maxActive, 2, 'never more than the concurrency limit');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  test('shutdown in the middle of a burst leaves no step claimed but unprocessed', async () => {
+    const worker = newWorker({ concurrency: 4, drainTimeoutMs: 400 });
+    const started = new Set();
+    worker.register('single.step', async (ctx) => {
+      started.add(ctx.stepUuid);
+      // Some finish within the drain deadline, some do not.
+      await sleep(ctx.taskContext.i % 2 === 0 ? 100 : 5000);
+      return { i: ctx.taskContext.i };
+    });
+    await worker.start();
+    const tasks = await Promise.all(Array.from({ length: 16 }, (_, i) => createSingle({ mode: 'burst', i })));
+    await eventually(() => started.size >= 4, { what: 'a few handlers running' });
+    const summary = await worker.stop();
+    assert.ok(summary.abandoned >= 1, `some handlers were cut off: ${JSON.stringify(summary)}`);
+
+    // Every step is either complete or was handed back: none stays in_progress.
+    const states = async () => {
+      const all = await Promise.all(tasks.map((uuid) => env.client.stepsByName(uuid)));
+      return all.map((steps) => steps.only_step.current_state);
+    };
+    const settled = await eventually(
+      async () => {
+        const now = await states();
+        return now.every((s) => !['in_progress', 'enqueued_for_orchestration', 'enqueued_as_error_for_orchestration'].includes(s)) && now;
+      },
+      { timeoutMs: 30000, what: 'no step left in progress' },
+    );
+    assert.ok(settled.includes('complete'), `some finished: ${settled}`);
+    assert.ok(settled.some((s) => s !== 'complete'), `some were handed back: ${settled}`);
+
+    // A new worker finishes the rest: nothing was lost.
+    const second = newWorker({ concurrency: 8 });
+    const handled = [];
+    second.events.subscribe(EventNames.STEP_EXECUTION_RECEIVED, ({ event }) => handled.push(event.workflowStep.attempts));
+    second.register('single.step', (ctx) => ({ i: ctx.taskContext.i, resumed: true }));
+    await second.start();
+    try {
+      for (const uuid of tasks) assert.equal((await env.client.waitForTask(uuid, { timeoutMs: 60000 })).status, 'complete');
+      assert.ok(handled.length >= 1 && handled.every((attempts) => attempts >= 1), 'the second worker ran retries');
+    } finally {
+      await second.stop();
+    }
+  });
+});

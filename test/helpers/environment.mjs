@@ -1,0 +1,35 @@
+// The environment a test file runs against: the shared one the test script
+// started (TASKER_TEST_DATABASE_URL / TASKER_TEST_ORCHESTRATION_URL), or one
+// of its own when the file runs alone. release() stops only what it started.
+import { OrchestrationClient } from '../../devenv/client.mjs';
+import { prepareTemplates, startEnvironment, uniqueNamespace } from '../../devenv/environment.mjs';
+
+export const runtimeName = typeof Bun !== 'undefined' ? 'bun' : 'node';
+
+export async function useEnvironment() {
+  const databaseUrl = process.env.TASKER_TEST_DATABASE_URL;
+  const orchestrationUrl = process.env.TASKER_TEST_ORCHESTRATION_URL;
+  if (databaseUrl && orchestrationUrl) {
+    return { databaseUrl, orchestrationUrl, client: new OrchestrationClient(orchestrationUrl), release: async () => {} };
+  }
+  const env = await startEnvironment({ log: (m) => process.stderr.write(`[env] ${m}\n`) });
+  return { ...env, release: env.stop };
+}
+
+/** Templates of this suite under a namespace of its own (per runtime and run). */
+export function suiteTemplates(suite) {
+  return prepareTemplates(uniqueNamespace(`${suite}_${runtimeName}`));
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value; fails after `timeoutMs`. */
+export async function eventually(check, { timeoutMs = 30000, intervalMs = 25, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}

@@ -1,0 +1,110 @@
+// A scripted TaskerRuntime for unit tests of the TS layer: events are queued
+// by the test, completions and calls are recorded.
+let counter = 0;
+
+export function makeEvent({ callable = 'test.handler', method = 'call', timeoutSeconds = 5, context = {}, attempts = 0, deps = {} } = {}) {
+  counter++;
+  const id = `0190a3b2-0000-7000-8000-${String(counter).padStart(12, '0')}`;
+  return {
+    eventId: id,
+    taskUuid: `task-${counter}`,
+    stepUuid: `step-${counter}`,
+    correlationId: `corr-${counter}`,
+    task: { taskUuid: `task-${counter}`, name: 't', namespace: 'ns', version: '1.0.0', context, createdAt: '', updatedAt: '', requestedAt: '' },
+    workflowStep: { workflowStepUuid: `step-${counter}`, name: `step_${counter}`, attempts, maxAttempts: 3, inputs: null, checkpoint: null },
+    stepDefinition: {
+      name: `step_${counter}`,
+      handlerCallable: callable,
+      handlerMethod: method,
+      handlerInitialization: { factor: 2 },
+      timeoutSeconds,
+      dependencies: [],
+      retry: { retryable: true, maxAttempts: 3, backoff: 'exponential' },
+    },
+    dependencyResults: Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, { result: v, success: true }])),
+  };
+}
+
+export class FakeRuntime {
+  runtime = 'node';
+  queue = [];
+  completions = [];
+  checkpoints = [];
+  calls = [];
+  logs = [];
+  running = false;
+  subscription;
+  failPoll;
+
+  record(name, ...args) {
+    this.calls.push([name, ...args]);
+  }
+
+  async bootstrapWorker(config) {
+    this.record('bootstrapWorker', config);
+    this.running = true;
+    return { status: 'started', handleId: 'h', workerId: 'fake-worker', message: 'ok' };
+  }
+  getWorkerStatus() {
+    return { running: this.running };
+  }
+  isWorkerRunning() {
+    return this.running;
+  }
+  async transitionToGracefulShutdown() {
+    this.record('transitionToGracefulShutdown');
+    return { status: 'transitioned', handedBack: 0 };
+  }
+  async stopWorker() {
+    this.record('stopWorker');
+    this.running = false;
+    const handedBack = this.queue.length;
+    this.queue = [];
+    return { status: 'stopped', handedBack };
+  }
+  pollStepEvents(max = 1) {
+    this.record('pollStepEvents', max);
+    if (this.failPoll) throw this.failPoll;
+    return this.queue.splice(0, max);
+  }
+  async completeStepEvent(eventId, result) {
+    this.record('completeStepEvent', eventId);
+    this.completions.push({ eventId, result });
+    if (this.subscription) this.subscription.inFlight--;
+  }
+  async checkpointYieldStepEvent(eventId, data) {
+    this.checkpoints.push({ eventId, data });
+  }
+  subscribeStepEvents(callback, options) {
+    this.record('subscribeStepEvents', options);
+    const sub = { closed: false, inFlight: 0, maxInFlight: options?.maxInFlight ?? 10, close: () => (sub.closed = true), callback };
+    this.subscription = sub;
+    return sub;
+  }
+  /** Push-mode delivery, honouring maxInFlight like the native side. */
+  push(event) {
+    const sub = this.subscription;
+    if (!sub || sub.closed || sub.inFlight >= sub.maxInFlight) return false;
+    sub.inFlight++;
+    sub.callback(event);
+    return true;
+  }
+  getFfiDispatchMetrics() {
+    return { pendingCount: this.queue.length, inFlightCount: 0, completedCount: this.completions.length, failedCount: 0, timedOutCount: 0, starvationDetected: false, starvingEventCount: 0 };
+  }
+  checkStarvationWarnings() {
+    this.record('checkStarvationWarnings');
+  }
+  cleanupTimeouts() {
+    this.record('cleanupTimeouts');
+    return 0;
+  }
+  logError(m, f) { this.logs.push(['error', m, f]); }
+  logWarn(m, f) { this.logs.push(['warn', m, f]); }
+  logInfo(m, f) { this.logs.push(['info', m, f]); }
+  logDebug(m, f) { this.logs.push(['debug', m, f]); }
+  logTrace(m, f) { this.logs.push(['trace', m, f]); }
+  getVersion() { return '0.0.0-fake'; }
+  healthCheck() { return { healthy: true }; }
+  async close() {}
+}

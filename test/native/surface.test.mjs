@@ -1,0 +1,114 @@
+// Every export of the addon exists, and misuse without a running worker or
+// with bad input gives a coded error (never a crash). No database needed.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+
+import { expectCode, native } from '../helpers/native.mjs';
+import { freePort } from '../../devenv/processes.mjs';
+
+const EXPORTS = [
+  'bootstrapWorker', 'bootstrapWorkerAsync', 'getWorkerStatus', 'isWorkerRunning', 'stopWorker', 'stopWorkerAsync',
+  'transitionToGracefulShutdown', 'transitionToGracefulShutdownAsync', 'pollStepEvents', 'completeStepEvent',
+  'completeStepEventAsync', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'getFfiDispatchMetrics',
+  'checkStarvationWarnings', 'cleanupTimeouts', 'logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace',
+  'setLogLevel', 'getVersion', 'healthCheck', 'StepEventSubscription',
+];
+const EVENT_ID = '0190a3b2-0000-7000-8000-00000000000a';
+
+describe('addon surface', () => {
+  test('every export is a function', () => {
+    for (const name of EXPORTS) assert.equal(typeof native[name], 'function', name);
+  });
+
+  test('version is the package version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    assert.equal(native.getVersion(), pkg.version);
+  });
+
+  test('health and status without a worker', () => {
+    assert.equal(native.isWorkerRunning(), false);
+    const health = native.healthCheck();
+    assert.equal(health.healthy, true);
+    assert.equal(health.workerRunning, false);
+    assert.equal(health.workerCoreStatus, 'not_running');
+    const status = native.getWorkerStatus();
+    assert.equal(status.running, false);
+    assert.equal(status.workerCoreStatus, 'not_running');
+    assert.deepEqual(status.namespaces, []);
+  });
+
+  test('calls that need a worker say so', async () => {
+    const result = { outcome: 'success', result: {} };
+    const calls = [
+      () => native.pollStepEvents(),
+      () => native.completeStepEvent(EVENT_ID, result),
+      () => native.completeStepEventAsync(EVENT_ID, result),
+      () => native.checkpointYieldStepEvent(EVENT_ID, { cursor: 1, itemsProcessed: 1 }),
+      () => native.subscribeStepEvents(() => {}),
+      () => native.getFfiDispatchMetrics(),
+      () => native.checkStarvationWarnings(),
+      () => native.cleanupTimeouts(),
+      () => native.transitionToGracefulShutdown(),
+      () => native.transitionToGracefulShutdownAsync(),
+    ];
+    for (const call of calls) await expectCode(call, 'NOT_BOOTSTRAPPED', /bootstrapWorker/);
+  });
+
+  test('stopping without a worker is a no-op', async () => {
+    assert.equal(native.stopWorker().status, 'not_running');
+    assert.equal((await native.stopWorkerAsync()).status, 'not_running');
+  });
+
+  test('bad configuration names the field', async () => {
+    const templatePath = new URL('../../devenv/templates', import.meta.url).pathname;
+    const good = { databaseUrl: 'postgresql://tasker:pw@127.0.0.1:5/tasker', templatePath };
+    const cases = [
+      [{ ...good, databaseUrl: 'mysql://x:y@h/d' }, /^databaseUrl/],
+      [{ ...good, databaseUrl: 'postgresql://h/d' }, /^databaseUrl: must include user:password@/],
+      [{ ...good, templatePath: '/no/such/dir' }, /^templatePath/],
+      [{ ...good, environment: 'staging' }, /^environment/],
+      [{ ...good, logLevel: 'loud' }, /^logLevel/],
+      [{ ...good, webBindAddress: 'nowhere' }, /^webBindAddress/],
+      [{ ...good, namespace: 'has space' }, /^namespace/],
+      [{ ...good, dispatch: { completionTimeoutMs: 1 } }, /^dispatch\.completionTimeoutMs/],
+      [{ ...good, configPath: '/no/such.toml' }, /^configPath/],
+    ];
+    for (const [config, pattern] of cases) {
+      await expectCode(() => native.bootstrapWorker(config), 'INVALID_ARGUMENT', pattern);
+      await expectCode(() => native.bootstrapWorkerAsync(config), 'INVALID_ARGUMENT', pattern);
+    }
+  });
+
+  test('wrong types are invalid arguments, not crashes', async () => {
+    await expectCode(() => native.bootstrapWorker({ namespace: 5 }), 'INVALID_ARGUMENT');
+    await expectCode(() => native.bootstrapWorker('postgres'), 'INVALID_ARGUMENT');
+    await expectCode(() => native.pollStepEvents('ten'), 'INVALID_ARGUMENT');
+    await expectCode(() => native.completeStepEvent(42, {}), 'INVALID_ARGUMENT');
+    await expectCode(() => native.subscribeStepEvents('not a function'), 'INVALID_ARGUMENT');
+    await expectCode(() => native.logInfo(undefined), 'INVALID_ARGUMENT');
+  });
+
+  test('an unreachable database is reported as such', async () => {
+    const port = await freePort();
+    const templatePath = new URL('../../devenv/templates', import.meta.url).pathname;
+    const started = Date.now();
+    await expectCode(
+      () => native.bootstrapWorkerAsync({ databaseUrl: `postgresql://tasker:pw@127.0.0.1:${port}/tasker`, templatePath }),
+      'DATABASE_UNAVAILABLE',
+      /is PostgreSQL running|check the host/,
+    );
+    assert.ok(Date.now() - started < 15000, 'fails fast');
+    assert.equal(native.isWorkerRunning(), false);
+  });
+
+  test('logging takes structured fields and rejects bad ones', async () => {
+    native.setLogLevel('error');
+    for (const level of ['logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace']) {
+      native[level]('message from the surface test', { step: 'x', attempt: 2, ok: true, ctx: { a: 1 } });
+      native[level]('no fields');
+    }
+    await expectCode(() => native.logInfo('x', { 'bad key': 1 }), 'INVALID_ARGUMENT', /^fields/);
+    await expectCode(() => native.setLogLevel('=='), 'INVALID_ARGUMENT', /^level/);
+  });
+});
