@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const worker = new Worker({
     config: {
       databaseUrl: env.databaseUrl,
-      templatePath: fileURLToPath(new URL('../templates', import.meta.url)),
+      templatePath: fileURLToPath(new URL('./templates', import.meta.url)),
       namespace: 'demo_shop',
       logLevel: 'error',
     },

@@ -8,10 +8,13 @@ cd "$(dirname "$0")/.."
 export SQLX_OFFLINE=true
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 
-echo "[build] native addon ($TRIPLE, debug)"
+# One cargo invocation for the whole workspace, so the addon and tasker-devenv
+# share dependency builds (separate invocations differ in features and would
+# compile tasker-shared and its dependents twice).
+echo "[build] Rust workspace ($TRIPLE, debug)"
+cargo build --quiet --target "$TRIPLE" --workspace
+echo "[build] native addon and its generated index.cjs / index.d.ts"
 node_modules/.bin/napi build --platform --target "$TRIPLE" --js index.cjs --dts index.d.ts --no-const-enum </dev/null
-echo "[build] tasker-devenv"
-cargo build --quiet --target "$TRIPLE" -p tasker-devenv
 echo "[build] TypeScript layer and examples"
 node scripts/build-ts.mjs
 node node_modules/typescript/bin/tsc -p examples

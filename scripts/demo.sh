@@ -4,5 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh >/dev/null
-exec node examples/dist/demo.mjs
+log=$(mktemp)
+echo "Building (the first build of the Rust side takes several minutes)..."
+if ! bash scripts/build.sh >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  exit 1
+fi
+rm -f "$log"
+exec node examples/demo.mjs

@@ -81,6 +81,8 @@ pub struct ResolvedConfig {
     pub worker_id: String,
     pub environment: String,
     pub database_url: String,
+    /// `application_name` of the worker's connections, to find its queries.
+    pub application_name: String,
     pub template_path: String,
     pub log_level: String,
     pub dispatch: DispatchSettings,
@@ -152,6 +154,7 @@ pub fn resolve(
         None => format!("ts-worker-{}", uuid::Uuid::new_v4()),
     };
 
+    let application_name = format!("tw-{}", &worker_id.chars().rev().take(40).collect::<String>().chars().rev().collect::<String>());
     let namespaces = collect_namespaces(config)?;
     let dispatch = dispatch_settings(config.dispatch.as_ref())?;
 
@@ -159,7 +162,8 @@ pub fn resolve(
         Some(path) => load_config_file(path)?,
         None => generated_config(),
     };
-    apply_overrides(&mut tasker, config, &database_url, &environment, &worker_id)?;
+    let tasker_url = with_application_name(&database_url, &application_name);
+    apply_overrides(&mut tasker, config, &tasker_url, &environment, &worker_id)?;
 
     Ok(ResolvedConfig {
         tasker,
@@ -167,6 +171,7 @@ pub fn resolve(
         worker_id,
         environment,
         database_url,
+        application_name,
         template_path,
         log_level,
         dispatch,
@@ -234,6 +239,11 @@ fn apply_overrides(
     }
     let worker = tasker.worker.get_or_insert_with(TaskerWorkerConfig::default);
     worker.worker_id = worker_id.to_string();
+    // A step message read but not claimed (the worker stopping between the
+    // two) becomes visible again after this long; tasker's default is 5 min.
+    if config.config_path.is_none() {
+        worker.event_systems.worker.timing.visibility_timeout_seconds = 30;
+    }
     // The gRPC API is not part of this package's surface; never bind it implicitly.
     worker.grpc = None;
     match config.web_bind_address.as_deref() {
@@ -302,6 +312,15 @@ fn collect_namespaces(config: &WorkerConfig) -> BridgeResult<Vec<String>> {
         }
     }
     Ok(namespaces)
+}
+
+/// The URL with `application_name` set, so the worker's sessions can be told apart.
+pub fn with_application_name(url: &str, name: &str) -> String {
+    if url.contains("application_name=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name={name}")
 }
 
 /// Accepts `postgres://` or `postgresql://` URLs and returns the form tasker
@@ -413,7 +432,7 @@ pub fn write_config_file(config: &TaskerConfig, dir: &Path) -> BridgeResult<Path
             format!("could not create {}: {e}; make the temporary folder writable", dir.display()),
         )
     })?;
-    let path = dir.join(format!("tasker-worker-{}.toml", std::process::id()));
+    let path = dir.join(format!("tasker-worker-{}-{}.toml", std::process::id(), uuid::Uuid::new_v4().simple()));
     std::fs::write(&path, text).map_err(|e| {
         BridgeError::new(
             ErrorCode::BootstrapFailed,
@@ -449,7 +468,10 @@ mod tests {
         let path = write_config_file(&resolved.tasker, &dir).unwrap();
         let loaded = ConfigLoader::load_from_path(&path).expect("tasker loads the generated config");
         assert_eq!(loaded, resolved.tasker);
-        assert_eq!(loaded.common.database_url(), "postgresql://tasker:pw@127.0.0.1:5432/tasker_test");
+        assert_eq!(
+            loaded.common.database_url(),
+            format!("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name={}", resolved.application_name)
+        );
         assert!(loaded.worker.as_ref().unwrap().web.is_none());
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -493,6 +515,13 @@ mod tests {
                 completion_send_timeout: Duration::from_millis(900),
             }
         );
+    }
+
+    #[test]
+    fn application_name_is_added_once() {
+        assert_eq!(with_application_name("postgresql://u:p@h/d", "tw-1"), "postgresql://u:p@h/d?application_name=tw-1");
+        assert_eq!(with_application_name("postgresql://u:p@h/d?sslmode=disable", "tw-1"), "postgresql://u:p@h/d?sslmode=disable&application_name=tw-1");
+        assert_eq!(with_application_name("postgresql://u:p@h/d?application_name=mine", "tw-1"), "postgresql://u:p@h/d?application_name=mine");
     }
 
     #[test]
@@ -563,7 +592,7 @@ mod tests {
         let config = WorkerConfig { config_path: Some(path.display().to_string()), ..base() };
         let r = resolve(&config, &env_of(&[])).unwrap();
         assert_eq!(r.tasker.common.database.pool.max_connections, 7);
-        assert_eq!(r.tasker.common.database.url, "postgresql://tasker:pw@127.0.0.1:5432/tasker_test");
+        assert!(r.tasker.common.database.url.starts_with("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name=tw-"));
 
         std::fs::write(&path, "not = [valid").unwrap();
         let err = resolve(&config, &env_of(&[])).unwrap_err();

@@ -16,9 +16,11 @@ use crate::api::arg;
 use crate::error::{guard, BridgeError, ErrorCode};
 
 static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+static LEVEL: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 
 /// Installs the subscriber once, or changes its level on later calls.
 pub fn init(level: &str) {
+    *LEVEL.lock().unwrap_or_else(|p| p.into_inner()) = level.to_string();
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("warn"));
     if let Some(handle) = FILTER.get() {
         let _ = handle.reload(filter);
@@ -28,6 +30,16 @@ pub fn init(level: &str) {
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(true);
     if tracing_subscriber::registry().with(layer).with(fmt).try_init().is_ok() {
         let _ = FILTER.set(handle);
+    }
+}
+
+/// Silences the queue poller while the worker stops: cancelling its
+/// long-poll (on purpose) would otherwise be logged as an error.
+pub fn quiet_queue_poller() {
+    let level = LEVEL.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let directive = format!("{level},tasker_worker::worker::worker_queues=off");
+    if let (Some(handle), Ok(filter)) = (FILTER.get(), EnvFilter::try_new(directive)) {
+        let _ = handle.reload(filter);
     }
 }
 

@@ -8,7 +8,6 @@
 //! the shutdown on a background thread: steps that were claimed but never
 //! completed are failed as retryable so the orchestration hands them out again.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -79,9 +78,10 @@ pub struct RunningWorker {
     dispatch: Mutex<Option<Arc<Dispatch>>>,
     push: Mutex<Option<Arc<PushState>>>,
     graceful: AtomicBool,
+    database_url: String,
+    application_name: String,
     /// The core's full stop, running in the background once claiming stopped.
     core_stop: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    config_file: PathBuf,
 }
 
 static CURRENT: Mutex<Option<Arc<RunningWorker>>> = Mutex::new(None);
@@ -177,11 +177,12 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
         check_database(&resolved.database_url).await?;
         start_system(&resolved).await
     });
+    // tasker reads its configuration once, at bootstrap: nothing to leave behind.
+    let _ = std::fs::remove_file(&config_file);
     let (system, dispatch) = match started {
         Ok(parts) => parts,
         Err(e) => {
             runtime.shutdown_timeout(Duration::from_secs(2));
-            let _ = std::fs::remove_file(&config_file);
             return Err(e);
         }
     };
@@ -197,8 +198,9 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
         dispatch: Mutex::new(Some(dispatch)),
         push: Mutex::new(None),
         graceful: AtomicBool::new(false),
+        database_url: resolved.database_url.clone(),
+        application_name: resolved.application_name.clone(),
         core_stop: tokio::sync::Mutex::new(None),
-        config_file,
     });
 
     if let Err(e) = check_namespaces(&worker, &resolved.namespaces) {
@@ -395,7 +397,33 @@ async fn stop_claiming(worker: &RunningWorker) -> BridgeResult<()> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     *core_stop = Some(stopping);
+    logging::quiet_queue_poller();
+    cancel_long_polls(worker).await;
     Ok(())
+}
+
+/// Cancels the worker's queue long-polls still running in PostgreSQL. A
+/// stopped poller's `read_with_poll` goes on server-side for seconds and
+/// would take (and hide, for the visibility timeout) messages that arrive
+/// meanwhile, delaying them for every other worker.
+async fn cancel_long_polls(worker: &RunningWorker) {
+    let cancel = async {
+        let mut conn = sqlx::PgConnection::connect(&worker.database_url).await?;
+        let cancelled: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_cancel_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND state = 'active' AND query ILIKE '%read_with_poll%') c",
+        )
+        .bind(&worker.application_name)
+        .fetch_one(&mut conn)
+        .await?;
+        let _ = conn.close().await;
+        Ok::<i64, sqlx::Error>(cancelled)
+    };
+    match tokio::time::timeout(Duration::from_secs(5), cancel).await {
+        Ok(Ok(n)) => tracing::debug!(target: "tasker_worker_js", cancelled = n, "cancelled queue long-polls"),
+        Ok(Err(e)) => tracing::warn!(target: "tasker_worker_js", error = %e, "could not cancel queue long-polls"),
+        Err(_) => tracing::warn!(target: "tasker_worker_js", "cancelling queue long-polls timed out"),
+    }
 }
 
 /// Detaches the running worker and shuts it down on a background thread.
@@ -454,7 +482,6 @@ fn shutdown(worker: Arc<RunningWorker>) -> u32 {
     if let Some(runtime) = lock(&worker.runtime).take() {
         runtime.shutdown_timeout(Duration::from_secs(2));
     }
-    let _ = std::fs::remove_file(&worker.config_file);
     handed_back
 }
 

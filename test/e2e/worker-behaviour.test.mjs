@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, sleep, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
 
-const { Worker, EventNames } = pkg;
+const { Worker, EventNames, getTaskerRuntime } = pkg;
 
 let env;
 let templates;
@@ -34,6 +34,8 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
   });
 
   after(async () => {
+    // A failed test may leave a worker running: stop it before the environment.
+    await getTaskerRuntime().close();
     templates?.remove();
     await env?.release();
   });
@@ -85,9 +87,14 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
       return { i: ctx.taskContext.i };
     });
     await worker.start();
-    const tasks = await Promise.all(Array.from({ length: 16 }, (_, i) => createSingle({ mode: 'burst', i })));
-    await eventually(() => started.size >= 4, { what: 'a few handlers running' });
-    const summary = await worker.stop();
+    let tasks;
+    let summary;
+    try {
+      tasks = await Promise.all(Array.from({ length: 16 }, (_, i) => createSingle({ mode: 'shutdown-burst', i })));
+      await eventually(() => started.size >= 4, { what: 'a few handlers running' });
+    } finally {
+      summary = await worker.stop();
+    }
     assert.ok(summary.abandoned >= 1, `some handlers were cut off: ${JSON.stringify(summary)}`);
 
     // Every step is either complete or was handed back: none stays in_progress.
@@ -112,7 +119,13 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
     second.register('single.step', (ctx) => ({ i: ctx.taskContext.i, resumed: true }));
     await second.start();
     try {
-      for (const uuid of tasks) assert.equal((await env.client.waitForTask(uuid, { timeoutMs: 60000 })).status, 'complete');
+      for (const uuid of tasks) {
+        const task = await env.client.waitForTask(uuid, { timeoutMs: 60000 }).catch(async (e) => {
+          const steps = await env.client.listSteps(uuid);
+          throw new Error(`${e.message}; steps: ${JSON.stringify(steps)}`);
+        });
+        assert.equal(task.status, 'complete');
+      }
       assert.ok(handled.length >= 1 && handled.every((attempts) => attempts >= 1), 'the second worker ran retries');
     } finally {
       await second.stop();

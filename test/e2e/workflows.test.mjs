@@ -87,6 +87,7 @@ describe('workflows through real tasker-core', { timeout: 300000 }, () => {
 
   after(async () => {
     await worker?.stop();
+    await pkg.getTaskerRuntime().close();
     templates?.remove();
     await env?.release();
   });

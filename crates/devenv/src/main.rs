@@ -96,12 +96,14 @@ fn orchestration_config(args: &Args) -> TaskerConfig {
     common.backoff.default_backoff_seconds = vec![1, 1, 2];
     common.backoff.max_backoff_seconds = 2;
     common.backoff.jitter_enabled = false;
-    let orchestration = OrchestrationConfig {
+    let mut orchestration = OrchestrationConfig {
         web: Some(OrchestrationWebConfig { bind_address: args.bind.clone(), ..Default::default() }),
         grpc: None,
         shutdown_timeout_ms: 10_000,
         ..Default::default()
     };
+    orchestration.event_systems.orchestration.timing.visibility_timeout_seconds = 120;
+    orchestration.event_systems.task_readiness.timing.visibility_timeout_seconds = 121;
     TaskerConfig { common, orchestration: Some(orchestration), worker: None }
 }
 
@@ -190,21 +192,21 @@ async fn stop_requested() {
 
 async fn orchestration(args: &Args) -> Result<()> {
     let config = orchestration_config(args);
-    let dir = std::env::temp_dir().join("tasker-devenv");
-    std::fs::create_dir_all(&dir)?;
-    let path: PathBuf = dir.join(format!("orchestration-{}.toml", std::process::id()));
+    let path: PathBuf = std::env::temp_dir().join(format!("tasker-devenv-orchestration-{}.toml", std::process::id()));
     std::fs::write(&path, to_toml(&config)?)?;
     std::env::set_var("TASKER_CONFIG_PATH", &path);
     std::env::set_var("TASKER_ENV", &args.environment);
     std::env::set_var("DATABASE_URL", &args.database_url);
 
-    let mut handle = OrchestrationBootstrap::bootstrap().await.map_err(|e| anyhow!("orchestration did not start: {e}"))?;
+    let started = OrchestrationBootstrap::bootstrap().await;
+    // The configuration is read once, at bootstrap: nothing to leave behind.
+    let _ = std::fs::remove_file(&path);
+    let mut handle = started.map_err(|e| anyhow!("orchestration did not start: {e}"))?;
     wait_until_answering(&args.bind).await?;
     println!("READY {}", args.bind);
 
     stop_requested().await;
     let _ = tokio::time::timeout(Duration::from_secs(10), handle.stop()).await;
-    let _ = std::fs::remove_file(&path);
     Ok(())
 }
 
