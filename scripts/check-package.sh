@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Packaging check: pack the main package and the linux-x64-gnu platform
+# package, install both tarballs into a fresh project with npm, and have a
+# Node ESM, a Node CommonJS and a Bun consumer each load the package and
+# complete one real step against a real environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+platform=linux-x64-gnu
+work=$(mktemp -d)
+env_pid=
+cleanup() {
+  [ -n "$env_pid" ] && { kill -TERM "$env_pid" 2>/dev/null || true; wait "$env_pid" 2>/dev/null || true; }
+  rm -rf "$work"
+  rm -f "npm/$platform/tasker-worker.$platform.node"
+}
+trap cleanup EXIT
+
+[ -f "tasker-worker.$platform.node" ] || { echo "build first: bash scripts/build.sh" >&2; exit 1; }
+node scripts/sync-versions.mjs --check
+cp "tasker-worker.$platform.node" "npm/$platform/"
+strip --strip-debug "npm/$platform/tasker-worker.$platform.node"
+
+echo "== npm pack"
+main_tgz=$(npm pack --silent --pack-destination "$work" | tail -1)
+platform_tgz=$(npm pack --silent --pack-destination "$work" "./npm/$platform" | tail -1)
+contents=$(tar tzf "$work/$main_tgz")
+if echo "$contents" | grep -Eq '\.rs$|(^|/)(src|target|test|devenv|crates|lib)/|\.test\.mjs$|\.node$'; then
+  echo "the main package ships files users do not need:" >&2
+  echo "$contents" | grep -E '\.rs$|(^|/)(src|target|test|devenv|crates|lib)/|\.test\.mjs$|\.node$' >&2
+  exit 1
+fi
+echo "main package: $main_tgz, $(du -k "$work/$main_tgz" | cut -f1) KiB packed, $(echo "$contents" | wc -l) files"
+echo "platform package: $platform_tgz, $(du -k "$work/$platform_tgz" | cut -f1) KiB packed"
+
+echo "== install both tarballs into a fresh project"
+mkdir "$work/app"
+cp test/package/consumer.cjs test/package/esm.mjs test/package/cjs.cjs test/package/bun.ts "$work/app/"
+(cd "$work/app" && npm init -y >/dev/null && npm install --no-audit --no-fund "$work/$main_tgz" "$work/$platform_tgz" >/dev/null)
+
+echo "== environment"
+node devenv/cli.mjs up --json "$work/env.json" >"$work/env.out" 2>"$work/env.log" &
+env_pid=$!
+for _ in $(seq 1 300); do
+  [ -s "$work/env.json" ] && break
+  kill -0 "$env_pid" 2>/dev/null || { cat "$work/env.log" >&2; exit 1; }
+  sleep 1
+done
+export DATABASE_URL=$(node -p "require('$work/env.json').databaseUrl")
+export ORCHESTRATION_URL=$(node -p "require('$work/env.json').orchestrationUrl")
+
+consumer() {
+  local name=$1; shift
+  export NAMESPACE="pkg_${name}_$RANDOM"
+  export TEMPLATE_DIR="$work/templates-$name"
+  mkdir -p "$TEMPLATE_DIR"
+  sed "s/{{namespace}}/$NAMESPACE/" devenv/templates/single.yaml >"$TEMPLATE_DIR/single.yaml"
+  (cd "$work/app" && "$@")
+}
+consumer esm node esm.mjs
+consumer cjs node cjs.cjs
+consumer bun "$root/node_modules/.bin/bun" bun.ts
+echo "packaging check passed: 3 consumers completed a real step from the installed tarballs"
