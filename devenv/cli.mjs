@@ -23,5 +23,18 @@ const file = option('--json');
 if (file) writeFileSync(file, JSON.stringify(info));
 console.log(JSON.stringify(info));
 log('environment is up; Ctrl-C to stop');
-// startEnvironment stops everything on SIGINT/SIGTERM; keep the process alive until then.
-setInterval(() => {}, 1 << 30);
+// startEnvironment stops everything on SIGINT/SIGTERM. Also stop when the
+// process that started us is gone (a test script killed with SIGKILL).
+const parent = process.ppid;
+setInterval(() => {
+  let alive = true;
+  try {
+    process.kill(parent, 0);
+  } catch {
+    alive = false;
+  }
+  if (!alive || process.ppid !== parent) {
+    log('the parent process is gone; stopping');
+    env.stop().finally(() => process.exit(0));
+  }
+}, 1000);

@@ -257,12 +257,42 @@ describe('native worker', { timeout: 240000 }, () => {
     native.completeStepEvent(inFlight.eventId, success({ finished: 'during graceful shutdown' }));
     assert.equal((await env.client.waitForTask(inFlightTask)).status, 'complete');
     // New steps are no longer claimed.
-    await createSingle({ mode: 'after-graceful' });
+    const unclaimed = await createSingle({ mode: 'after-graceful' });
     await sleep(2000);
     assert.deepEqual(native.pollStepEvents(), []);
+    assert.equal((await env.client.stepsByName(unclaimed)).only_step.current_state, 'enqueued');
     const stopped = await native.stopWorkerAsync();
     assert.equal(stopped.status, 'stopped');
     assert.equal(native.isWorkerRunning(), false);
     await expectCode(() => native.pollStepEvents(), 'NOT_BOOTSTRAPPED');
+  });
+
+  test('the sync forms return at once; a stopped worker starts again and finds the waiting step', async () => {
+    const again = await native.bootstrapWorkerAsync({
+      databaseUrl: env.databaseUrl,
+      templatePath: templates.path,
+      namespace: templates.namespace,
+      environment: 'test',
+      logLevel: 'error',
+    });
+    assert.equal(again.status, 'started');
+    // The step created during the previous graceful shutdown was never claimed: this worker gets it.
+    const waiting = await pollOne();
+    assert.equal(waiting.task.context.mode, 'after-graceful');
+    native.completeStepEvent(waiting.eventId, success({ picked_up_by: 'restarted worker' }));
+    assert.equal((await env.client.waitForTask(waiting.taskUuid)).status, 'complete');
+
+    let started = Date.now();
+    assert.equal(native.transitionToGracefulShutdown().status, 'transitioning');
+    assert.ok(Date.now() - started < 100, 'transitionToGracefulShutdown does not block');
+    await eventually(() => native.getWorkerStatus().gracefulShutdown, { what: 'the graceful flag' });
+    started = Date.now();
+    assert.equal(native.stopWorker().status, 'stopping');
+    assert.ok(Date.now() - started < 100, 'stopWorker does not block');
+    assert.equal(native.isWorkerRunning(), false);
+    // A new bootstrap waits for that shutdown to finish, then starts.
+    const third = await native.bootstrapWorkerAsync({ databaseUrl: env.databaseUrl, templatePath: templates.path, logLevel: 'error' });
+    assert.equal(third.status, 'started');
+    assert.notEqual(third.handleId, again.handleId);
   });
 });
