@@ -26,7 +26,7 @@ log('environment is up; Ctrl-C to stop');
 // startEnvironment stops everything on SIGINT/SIGTERM. Also stop when the
 // process that started us is gone (a test script killed with SIGKILL).
 const parent = process.ppid;
-setInterval(() => {
+const watch = setInterval(() => {
   let alive = true;
   try {
     process.kill(parent, 0);
@@ -34,6 +34,7 @@ setInterval(() => {
     alive = false;
   }
   if (!alive || process.ppid !== parent) {
+    clearInterval(watch);
     log('the parent process is gone; stopping');
     env.stop().finally(() => process.exit(0));
   }
