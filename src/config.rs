@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use napi_derive::napi;
-use tasker_shared::config::tasker::{
-    CommonConfig, TaskerConfig, WorkerConfig as TaskerWorkerConfig, WorkerWebConfig,
-};
+use tasker_config_defaults::{default_common, to_toml};
+use tasker_shared::config::tasker::{TaskerConfig, WorkerConfig as TaskerWorkerConfig, WorkerWebConfig};
 use tasker_shared::config::ConfigLoader;
 
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
@@ -181,18 +180,7 @@ pub fn resolve(
 /// A complete worker configuration from tasker-shared's defaults.
 pub fn generated_config() -> TaskerConfig {
     TaskerConfig {
-        common: CommonConfig {
-            system: Default::default(),
-            database: Default::default(),
-            queues: Default::default(),
-            circuit_breakers: Default::default(),
-            mpsc_channels: Default::default(),
-            execution: Default::default(),
-            backoff: Default::default(),
-            task_templates: Default::default(),
-            cache: None,
-            pgmq_database: None,
-        },
+        common: default_common(),
         orchestration: None,
         worker: Some(TaskerWorkerConfig::default()),
     }
@@ -406,20 +394,6 @@ fn validate_bind_address(address: &str) -> BridgeResult<()> {
                 format!("'{address}' is not an ip:port address such as 127.0.0.1:8081 (or 'off')"),
             )
         })
-}
-
-/// TOML of a tasker configuration. TOML has no unit or null: such fields
-/// (all `#[serde(default)]` in tasker-shared) are left out.
-pub fn to_toml(config: &TaskerConfig) -> Result<String, String> {
-    fn strip(v: serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip(v))).collect(),
-            serde_json::Value::Array(items) => items.into_iter().map(strip).collect(),
-            other => other,
-        }
-    }
-    let value = strip(serde_json::to_value(config).map_err(|e| e.to_string())?);
-    toml::to_string(&value).map_err(|e| e.to_string())
 }
 
 /// Writes the configuration where tasker will read it (TASKER_CONFIG_PATH).

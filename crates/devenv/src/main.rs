@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tasker_orchestration::orchestration::bootstrap::OrchestrationBootstrap;
-use tasker_shared::config::tasker::{
-    CommonConfig, OrchestrationConfig, OrchestrationWebConfig, TaskerConfig,
-};
+use tasker_config_defaults::{default_common, to_toml};
+use tasker_shared::config::tasker::{OrchestrationConfig, OrchestrationWebConfig, TaskerConfig};
 use tokio::io::AsyncReadExt;
 
 struct Args {
@@ -60,33 +59,9 @@ fn parse_args() -> Result<Args> {
     Ok(parsed)
 }
 
-/// TOML of a tasker configuration, leaving out null/unit fields (TOML has none;
-/// tasker-shared defaults them).
-fn to_toml(config: &TaskerConfig) -> Result<String> {
-    fn strip(v: serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip(v))).collect(),
-            serde_json::Value::Array(items) => items.into_iter().map(strip).collect(),
-            other => other,
-        }
-    }
-    Ok(toml::to_string(&strip(serde_json::to_value(config)?))?)
-}
-
 /// A complete orchestration configuration from tasker-shared's defaults.
 fn orchestration_config(args: &Args) -> TaskerConfig {
-    let mut common = CommonConfig {
-        system: Default::default(),
-        database: Default::default(),
-        queues: Default::default(),
-        circuit_breakers: Default::default(),
-        mpsc_channels: Default::default(),
-        execution: Default::default(),
-        backoff: Default::default(),
-        task_templates: Default::default(),
-        cache: None,
-        pgmq_database: None,
-    };
+    let mut common = default_common();
     common.database.url = args.database_url.clone();
     common.execution.environment = args.environment.clone();
     // Long-polling queue readers hold connections for seconds: with tasker's
@@ -193,7 +168,7 @@ async fn stop_requested() {
 async fn orchestration(args: &Args) -> Result<()> {
     let config = orchestration_config(args);
     let path: PathBuf = std::env::temp_dir().join(format!("tasker-devenv-orchestration-{}.toml", std::process::id()));
-    std::fs::write(&path, to_toml(&config)?)?;
+    std::fs::write(&path, to_toml(&config).map_err(|e| anyhow!(e))?)?;
     std::env::set_var("TASKER_CONFIG_PATH", &path);
     std::env::set_var("TASKER_ENV", &args.environment);
     std::env::set_var("DATABASE_URL", &args.database_url);
