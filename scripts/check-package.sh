@@ -22,7 +22,12 @@ cp "tasker-worker.$platform.node" "npm/$platform/"
 strip --strip-debug "npm/$platform/tasker-worker.$platform.node"
 
 echo "== npm pack"
-main_tgz=$(npm pack --silent --pack-destination "$work" | tail -1)
+# Pack a staged copy whose package.json lists the platform packages as
+# optionalDependencies, as the published one does.
+mkdir "$work/stage"
+cp -r package.json README.md LICENSE index.cjs index.d.ts dist "$work/stage/"
+node scripts/sync-versions.mjs --optional-deps "$work/stage/package.json"
+main_tgz=$(cd "$work/stage" && npm pack --silent --pack-destination "$work" | tail -1)
 platform_tgz=$(npm pack --silent --pack-destination "$work" "./npm/$platform" | tail -1)
 contents=$(tar tzf "$work/$main_tgz")
 if echo "$contents" | grep -Eq '\.rs$|(^|/)(src|target|test|devenv|crates|lib)/|\.test\.mjs$|\.node$'; then
@@ -37,6 +42,12 @@ echo "== install both tarballs into a fresh project"
 mkdir "$work/app"
 cp test/package/consumer.cjs test/package/esm.mjs test/package/cjs.cjs test/package/bun.ts "$work/app/"
 (cd "$work/app" && npm init -y >/dev/null && npm install --no-audit --no-fund "$work/$main_tgz" "$work/$platform_tgz" >/dev/null)
+(cd "$work/app" && node -e '
+  const main = require("@tasker-systems/worker/package.json");
+  const wanted = `@tasker-systems/worker-'"$platform"'`;
+  if (main.optionalDependencies?.[wanted] !== main.version) throw new Error(`the installed package does not list ${wanted}@${main.version}`);
+  console.log(`installed ${main.name}@${main.version} lists ${Object.keys(main.optionalDependencies).length} platform packages`);
+')
 
 echo "== environment"
 node devenv/cli.mjs up --json "$work/env.json" >"$work/env.out" 2>"$work/env.log" &
