@@ -862,3 +862,5 @@ module.exports.stopWorkerAsync = nativeBinding.stopWorkerAsync
 module.exports.subscribeStepEvents = nativeBinding.subscribeStepEvents
 module.exports.transitionToGracefulShutdown = nativeBinding.transitionToGracefulShutdown
 module.exports.transitionToGracefulShutdownAsync = nativeBinding.transitionToGracefulShutdownAsync
+module.exports.tryCompleteStepEvent = nativeBinding.tryCompleteStepEvent
+module.exports.bench = nativeBinding.bench

@@ -358,6 +358,13 @@ export declare function transitionToGracefulShutdown(): StopResult
 export declare function transitionToGracefulShutdownAsync(): Promise<StopResult>
 
 /**
+ * Completes a delivered event if that cannot block: returns false, doing
+ * nothing, while the worker's completion channel is full (then use
+ * `completeStepEventAsync`). The cheapest way to complete: no Promise.
+ */
+export declare function tryCompleteStepEvent(eventId: string, result: StepCompletion): boolean
+
+/**
  * Options for `bootstrapWorker`. Every field is optional; missing ones fall
  * back to the environment variable named in its description, then to
  * tasker's defaults.
@@ -424,4 +431,55 @@ export interface WorkflowStepInfo {
   processedAt?: string
   createdAt: string
   updatedAt: string
+}
+
+export declare namespace bench {
+  export class Harness {
+    /**
+     * Puts `count` synthetic steps into the channel, one every `meanGapUs`
+     * on average (jittered; 0 sends as fast as the channel takes them).
+     * With `trackLatency`, remembers when each entered, for `markStarted`.
+     * Resolves with the number sent.
+     */
+    inject(count: number, meanGapUs?: number | undefined | null, trackLatency?: boolean | undefined | null): Promise<number>
+    /**
+     * Records the time since `eventId` entered the channel (call it first
+     * thing in the handler).
+     */
+    markStarted(eventId: string): void
+    /** The recorded latencies in microseconds; clears them. */
+    takeLatenciesUs(): Array<number>
+    /** As `pollStepEvents`. */
+    poll(max?: number | undefined | null): Array<StepEvent>
+    /** As `subscribeStepEvents`. */
+    subscribe(callback: (event: StepEvent) => unknown, options?: SubscribeOptions): StepEventSubscription
+    /** As `completeStepEvent`. */
+    complete(eventId: string, result: StepCompletion): void
+    /** As `tryCompleteStepEvent`. */
+    tryComplete(eventId: string, result: StepCompletion): boolean
+    /** As `completeStepEventAsync`. */
+    completeAsync(eventId: string, result: StepCompletion): Promise<void>
+    metrics(): DispatchMetrics
+    /** Results that reached the completion channel. */
+    get resultsReceived(): number
+    /** Stops delivery and the harness's runtime. */
+    close(): void
+  }
+  /** Converts a typed completion as `completeStepEvent` does; returns whether it is a success. */
+  export function acceptCompletion(result: StepCompletion): boolean
+  /** Converts a completion given as a JSON string (the baseline). */
+  export function acceptCompletionJson(json: string): boolean
+  /** A harness with its own runtime (two threads, as a worker has). */
+  export function createHarness(options?: HarnessOptions): bench.Harness
+  /** Options of `bench.createHarness`. */
+  export interface HarnessOptions {
+    /** Completion timeout of delivered events (default 30000 ms). */
+    completionTimeoutMs?: number
+    /** Capacity of the dispatch channel (default 1000, as a worker's). */
+    capacity?: number
+  }
+  /** A realistic step event (task context and dependency results of a few KB) as a typed object. */
+  export function stepEvent(): StepEvent
+  /** The same step event as a JSON string (the baseline). */
+  export function stepEventJson(): string
 }

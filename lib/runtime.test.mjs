@@ -16,7 +16,7 @@ test('native failures surface as FfiCallError with the native code', async () =>
     pollStepEvents: () => {
       throw failing('NOT_BOOTSTRAPPED');
     },
-    completeStepEventAsync: async () => {
+    tryCompleteStepEvent: () => {
       throw failing('UNKNOWN_EVENT');
     },
     getVersion: () => '1.2.3',
@@ -38,7 +38,7 @@ test('native failures surface as FfiCallError with the native code', async () =>
 
 test('every TaskerRuntime call maps to the addon', async () => {
   const seen = [];
-  const binding = new Proxy({}, { get: (_, name) => (...args) => (seen.push(name), name.endsWith('Async') || name === 'checkpointYieldStepEvent' ? Promise.resolve({}) : {}) });
+  const binding = new Proxy({}, { get: (_, name) => (...args) => (seen.push(name), name.endsWith('Async') || name === 'checkpointYieldStepEvent' ? Promise.resolve({}) : name === 'tryCompleteStepEvent' ? false : {}) });
   const runtime = new NativeTaskerRuntime(binding);
   await runtime.bootstrapWorker({});
   runtime.getWorkerStatus();
@@ -55,9 +55,29 @@ test('every TaskerRuntime call maps to the addon', async () => {
   runtime.healthCheck();
   assert.deepEqual(seen, [
     'bootstrapWorkerAsync', 'getWorkerStatus', 'transitionToGracefulShutdownAsync', 'stopWorkerAsync', 'pollStepEvents',
-    'completeStepEventAsync', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'getFfiDispatchMetrics',
+    'tryCompleteStepEvent', 'completeStepEventAsync', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'getFfiDispatchMetrics',
     'checkStarvationWarnings', 'cleanupTimeouts', 'logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace', 'healthCheck',
   ]);
+});
+
+test('completions take the synchronous path when the channel has room, else the Promise one', async () => {
+  const calls = [];
+  let room = true;
+  const binding = {
+    tryCompleteStepEvent: (id) => (calls.push(['try', id]), room),
+    completeStepEventAsync: async (id) => {
+      calls.push(['async', id]);
+    },
+  };
+  const runtime = new NativeTaskerRuntime(binding);
+  await runtime.completeStepEvent('a', {});
+  room = false;
+  await runtime.completeStepEvent('b', {});
+  assert.deepEqual(calls, [['try', 'a'], ['try', 'b'], ['async', 'b']]);
+  binding.completeStepEventAsync = async () => {
+    throw failing('CHANNEL_CLOSED');
+  };
+  await assert.rejects(runtime.completeStepEvent('c', {}), (e) => e instanceof FfiCallError && e.code === 'CHANNEL_CLOSED');
 });
 
 test('one process-wide runtime, reset for tests', () => {

@@ -96,7 +96,17 @@ export class NativeTaskerRuntime implements TaskerRuntime {
   pollStepEvents(max?: number) {
     return this.call('pollStepEvents', () => this.native.pollStepEvents(max));
   }
-  completeStepEvent(eventId: string, result: StepCompletion) {
+  /**
+   * Completes without a Promise from the addon when the completion channel has
+   * room (almost always): a native Promise per step costs a ThreadsafeFunction,
+   * and under Bun a cleanup hook whose cost grows with the number made.
+   */
+  completeStepEvent(eventId: string, result: StepCompletion): Promise<void> {
+    try {
+      if (this.native.tryCompleteStepEvent(eventId, result)) return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(toCallError('completeStepEvent', error));
+    }
     return this.callAsync('completeStepEvent', () => this.native.completeStepEventAsync(eventId, result));
   }
   checkpointYieldStepEvent(eventId: string, data: CheckpointData) {

@@ -35,7 +35,7 @@ export TASKER_TEST_DATABASE_URL=$(node -p "require('$work/env.json').databaseUrl
 export TASKER_TEST_ORCHESTRATION_URL=$(node -p "require('$work/env.json').orchestrationUrl")
 echo "== environment: $TASKER_TEST_ORCHESTRATION_URL"
 
-mapfile -t files < <(find lib devenv test -name '*.test.mjs' | sort)
+mapfile -t files < <(find lib devenv bench test -name '*.test.mjs' | sort)
 
 echo "== node --test (${#files[@]} files)"
 node_rc=0

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use napi_derive::napi;
-use tasker_config_defaults::{default_common, to_toml};
+use tasker_config_defaults::{default_worker_config, to_toml};
 use tasker_shared::config::tasker::{TaskerConfig, WorkerConfig as TaskerWorkerConfig, WorkerWebConfig};
 use tasker_shared::config::ConfigLoader;
 
@@ -179,11 +179,7 @@ pub fn resolve(
 
 /// A complete worker configuration from tasker-shared's defaults.
 pub fn generated_config() -> TaskerConfig {
-    TaskerConfig {
-        common: default_common(),
-        orchestration: None,
-        worker: Some(TaskerWorkerConfig::default()),
-    }
+    default_worker_config()
 }
 
 fn load_config_file(path: &str) -> BridgeResult<TaskerConfig> {
@@ -227,11 +223,6 @@ fn apply_overrides(
     }
     let worker = tasker.worker.get_or_insert_with(TaskerWorkerConfig::default);
     worker.worker_id = worker_id.to_string();
-    // A step message read but not claimed (the worker stopping between the
-    // two) becomes visible again after this long; tasker's default is 5 min.
-    if config.config_path.is_none() {
-        worker.event_systems.worker.timing.visibility_timeout_seconds = 30;
-    }
     // The gRPC API is not part of this package's surface; never bind it implicitly.
     worker.grpc = None;
     match config.web_bind_address.as_deref() {

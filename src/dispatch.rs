@@ -1,7 +1,8 @@
 //! The dispatch channel between the Rust worker and JS handlers.
 //!
-//! Wraps tasker-worker's `FfiDispatchChannel` (which owns the pending-event
-//! table, completion timeouts and starvation detection) and adds what JS needs:
+//! Wraps a step source (in a worker, tasker-worker's `FfiDispatchChannel`,
+//! which owns the pending-event table, completion timeouts and starvation
+//! detection) and adds what JS needs:
 //! the step of each delivered event (so results need not repeat it), counters
 //! for every way an event leaves, and a count of claimed steps still waiting
 //! in the channel. Poll and push delivery both go through here.
@@ -14,13 +15,13 @@ use dashmap::DashMap;
 use napi_derive::napi;
 use tasker_shared::messaging::StepExecutionResult;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
-use tasker_worker::worker::FfiDispatchChannel;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use uuid::Uuid;
 
 use crate::conversions::event::StepEvent;
 use crate::conversions::result::{bridge_failure, to_step_execution_result, StepCompletion};
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
+use crate::step_source::StepSource;
 
 /// Counters of the dispatch channel, from `getFfiDispatchMetrics()`.
 #[napi(object)]
@@ -52,7 +53,7 @@ struct InFlight {
 }
 
 pub struct Dispatch {
-    channel: FfiDispatchChannel,
+    channel: Box<dyn StepSource>,
     completion_timeout: Duration,
     in_flight: DashMap<Uuid, InFlight>,
     waiting: Arc<AtomicI64>,
@@ -87,7 +88,7 @@ pub fn spawn_counting_forwarder<M: Send + 'static>(
 
 impl Dispatch {
     pub fn new(
-        channel: FfiDispatchChannel,
+        channel: Box<dyn StepSource>,
         waiting: Arc<AtomicI64>,
         completion_probe: mpsc::Sender<StepExecutionResult>,
         completion_timeout: Duration,
@@ -168,6 +169,15 @@ impl Dispatch {
         let success = result.success;
         let accepted = self.channel.complete(event_id, result);
         self.settle(event_id, success, accepted)
+    }
+
+    /// Sends a prepared result only if the completion channel has room now
+    /// (then it cannot block); `Ok(false)` means nothing was done.
+    pub fn try_complete(&self, event_id: Uuid, result: StepExecutionResult) -> BridgeResult<bool> {
+        if self.completion_probe.capacity() == 0 {
+            return Ok(false);
+        }
+        self.complete(event_id, result).map(|()| true)
     }
 
     pub async fn complete_async(&self, event_id: Uuid, result: StepExecutionResult) -> BridgeResult<()> {

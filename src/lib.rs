@@ -2,6 +2,7 @@
 //! tasker-core worker, on the real tasker-worker foundation.
 
 mod api;
+mod bench;
 mod config;
 mod conversions;
 mod dispatch;
@@ -9,6 +10,7 @@ mod error;
 mod logging;
 mod promise;
 mod push;
+mod step_source;
 mod worker;
 
 use napi_derive::napi;

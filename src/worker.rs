@@ -300,7 +300,7 @@ async fn start_system(resolved: &ResolvedConfig) -> BridgeResult<(WorkerSystemHa
     let probe = handles.completion_sender.clone();
     let channel = FfiDispatchChannel::new(receiver, handles.completion_sender, channel_config, callback)
         .with_checkpoint_support(CheckpointService::new(pool), handles.dispatch_sender);
-    Ok((system, Arc::new(Dispatch::new(channel, waiting, probe, settings.completion_timeout))))
+    Ok((system, Arc::new(Dispatch::new(Box::new(channel), waiting, probe, settings.completion_timeout))))
 }
 
 fn check_namespaces(worker: &RunningWorker, wanted: &[String]) -> BridgeResult<()> {

@@ -15,7 +15,7 @@ use crate::conversions::result::StepCompletion;
 use crate::dispatch::{parse_event_id, Dispatch, DispatchMetrics};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 use crate::promise;
-use crate::push::{self, PushState, SubscribeOptions};
+use crate::push::{self, PushState, StepEventCallback, SubscribeOptions};
 use crate::worker::{self, RunningWorker};
 
 fn dispatch() -> BridgeResult<(Arc<RunningWorker>, Arc<Dispatch>)> {
@@ -52,6 +52,19 @@ pub fn complete_step_event(event_id: Unknown<'_>, result: Unknown<'_>) -> napi::
         let (_, d) = dispatch()?;
         let (id, result) = d.prepare(&event_id, result)?;
         d.complete(id, result)
+    })
+}
+
+/// Completes a delivered event if that cannot block: returns false, doing
+/// nothing, while the worker's completion channel is full (then use
+/// `completeStepEventAsync`). The cheapest way to complete: no Promise.
+#[napi(ts_args_type = "eventId: string, result: StepCompletion")]
+pub fn try_complete_step_event(event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<bool, ErrorCode> {
+    guard(|| {
+        let (event_id, result): (String, StepCompletion) = (arg(event_id, "eventId")?, arg(result, "result")?);
+        let (_, d) = dispatch()?;
+        let (id, result) = d.prepare(&event_id, result)?;
+        d.try_complete(id, result)
     })
 }
 
@@ -115,7 +128,7 @@ pub fn checkpoint_yield_step_event<'env>(env: &'env Env, event_id: Unknown<'_>, 
 /// A push subscription: events flow to the callback until `close()`.
 #[napi]
 pub struct StepEventSubscription {
-    state: Arc<PushState>,
+    pub(crate) state: Arc<PushState>,
 }
 
 #[napi]
@@ -150,22 +163,28 @@ impl StepEventSubscription {
 #[napi(ts_args_type = "callback: (event: StepEvent) => unknown, options?: SubscribeOptions")]
 pub fn subscribe_step_events(callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<StepEventSubscription, ErrorCode> {
     guard(|| {
-        let callback: Function<'_, StepEvent, UnknownReturnValue> = arg(callback, "callback")?;
-        let options: Option<SubscribeOptions> = arg(options, "options")?;
-        let max_in_flight = push::max_in_flight(options.as_ref())?;
+        let (callback, max_in_flight) = subscription_args(callback, options)?;
         let (w, d) = dispatch()?;
-        let tsfn = callback
-            .build_threadsafe_function::<StepEvent>()
-            .callee_handled::<false>()
-            .build()
-            .map_err(|e| BridgeError::invalid("callback", format!("cannot be called from the worker: {e}")))?;
-        let state = push::start(&w.handle, d, tsfn, max_in_flight);
+        let state = push::start(&w.handle, d, callback, max_in_flight);
         if let Err(e) = w.set_push(state.clone()) {
             state.close();
             return Err(e);
         }
         Ok(StepEventSubscription { state })
     })
+}
+
+/// The callback (as a ThreadsafeFunction) and maxInFlight of a subscription.
+pub(crate) fn subscription_args(callback: Unknown<'_>, options: Unknown<'_>) -> BridgeResult<(StepEventCallback, u32)> {
+    let callback: Function<'_, StepEvent, UnknownReturnValue> = arg(callback, "callback")?;
+    let options: Option<SubscribeOptions> = arg(options, "options")?;
+    let max_in_flight = push::max_in_flight(options.as_ref())?;
+    let tsfn = callback
+        .build_threadsafe_function::<StepEvent>()
+        .callee_handled::<false>()
+        .build()
+        .map_err(|e| BridgeError::invalid("callback", format!("cannot be called from the worker: {e}")))?;
+    Ok((tsfn, max_in_flight))
 }
 
 /// Counters of the dispatch channel.

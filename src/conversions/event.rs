@@ -12,8 +12,9 @@ use super::iso;
 
 /// One step to execute, delivered by `pollStepEvents` or a push subscription.
 /// Complete it with `completeStepEvent(eventId, result)`.
-#[napi(object)]
-#[derive(Debug, Clone)]
+#[napi(object, object_to_js = false)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StepEvent {
     /// Identifies this delivery; pass it back when completing.
     pub event_id: String,
@@ -21,7 +22,9 @@ pub struct StepEvent {
     pub step_uuid: String,
     /// Correlation id of the step message (for tracing).
     pub correlation_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub span_id: Option<String>,
     pub task: TaskInfo,
     pub workflow_step: WorkflowStepInfo,
@@ -30,9 +33,17 @@ pub struct StepEvent {
     pub dependency_results: HashMap<String, DependencyResult>,
 }
 
+// Converted through JSON.parse (see conversions::json for why).
+impl napi::bindgen_prelude::ToNapiValue for StepEvent {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, value: Self) -> napi::Result<napi::sys::napi_value> {
+        super::json::to_js(env, &value)
+    }
+}
+
 /// The task a step belongs to.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TaskInfo {
     pub task_uuid: String,
     pub named_task_uuid: String,
@@ -40,12 +51,18 @@ pub struct TaskInfo {
     pub namespace: String,
     pub version: String,
     /// The context the task was created with.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<Value>,
     pub correlation_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_correlation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub initiator: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_system: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Value>,
     pub priority: i32,
     pub identity_hash: String,
@@ -58,14 +75,17 @@ pub struct TaskInfo {
 
 /// The workflow step row as the worker claimed it.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowStepInfo {
     pub workflow_step_uuid: String,
     pub named_step_uuid: String,
     pub name: String,
     pub template_step_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Value>,
     /// Results of an earlier attempt, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Value>,
     /// How many attempts were made before this one.
     pub attempts: i32,
@@ -73,10 +93,14 @@ pub struct WorkflowStepInfo {
     pub retryable: bool,
     pub in_process: bool,
     pub processed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub backoff_request_seconds: Option<i32>,
     /// Data saved by an earlier `checkpointYieldStepEvent` (batch handlers).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_attempted_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub processed_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -84,9 +108,11 @@ pub struct WorkflowStepInfo {
 
 /// The step as declared in its task template.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StepDefinitionInfo {
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Template step type: standard, decision, deferred_convergence, batchable, batch_worker.
     pub step_type: String,
@@ -94,38 +120,48 @@ pub struct StepDefinitionInfo {
     pub handler_callable: String,
     /// Method to invoke on the handler; `call` when the template names none.
     pub handler_method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub handler_resolver: Option<String>,
     /// `handler.initialization` from the template.
     pub handler_initialization: HashMap<String, Value>,
     pub dependencies: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_dependency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u32>,
     pub retry: RetryPolicy,
 }
 
 /// Retry policy of a step definition.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RetryPolicy {
     pub retryable: bool,
     pub max_attempts: u32,
     /// none, linear, exponential or fibonacci.
     pub backoff: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub backoff_base_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_backoff_ms: Option<i64>,
 }
 
 /// The persisted result of a dependency.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DependencyResult {
     pub step_uuid: String,
     pub success: bool,
     pub status: String,
     /// What the dependency's handler returned.
     pub result: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_retryable: Option<bool>,
     pub metadata: HashMap<String, Value>,
 }
@@ -249,98 +285,12 @@ impl From<&FfiStepEvent> for StepEvent {
 }
 
 #[cfg(test)]
-pub(crate) mod fixtures {
-    use serde_json::json;
-    use tasker_shared::types::TaskSequenceStep;
-
-    /// A realistic hydrated step: a few KB of task context and two dependency results.
-    pub fn task_sequence_step() -> TaskSequenceStep {
-        let items: Vec<_> = (0..20)
-            .map(|i| json!({"sku": format!("SKU-{i:04}"), "qty": i + 1, "price": 9.5 + i as f64}))
-            .collect();
-        serde_json::from_value(json!({
-            "task": {
-                "task": {
-                    "task_uuid": "0190a3b2-0000-7000-8000-000000000001",
-                    "named_task_uuid": "0190a3b2-0000-7000-8000-000000000002",
-                    "complete": false,
-                    "requested_at": "2026-01-02T03:04:05.000006",
-                    "initiator": "tests",
-                    "source_system": "unit",
-                    "reason": "fixture",
-                    "tags": {"team": "core"},
-                    "context": {"order_id": 42, "items": items},
-                    "identity_hash": "abc123",
-                    "priority": 5,
-                    "created_at": "2026-01-02T03:04:05",
-                    "updated_at": "2026-01-02T03:04:06",
-                    "correlation_id": "0190a3b2-0000-7000-8000-000000000003",
-                    "parent_correlation_id": null
-                },
-                "task_name": "order_flow",
-                "task_version": "1.0.0",
-                "namespace_name": "shop"
-            },
-            "workflow_step": {
-                "workflow_step_uuid": "0190a3b2-0000-7000-8000-000000000004",
-                "task_uuid": "0190a3b2-0000-7000-8000-000000000001",
-                "named_step_uuid": "0190a3b2-0000-7000-8000-000000000005",
-                "name": "ship",
-                "template_step_name": "ship",
-                "retryable": true,
-                "max_attempts": 3,
-                "in_process": true,
-                "processed": false,
-                "processed_at": null,
-                "attempts": 1,
-                "last_attempted_at": "2026-01-02T03:04:07",
-                "backoff_request_seconds": null,
-                "inputs": {"carrier": "ups"},
-                "results": null,
-                "checkpoint": null,
-                "created_at": "2026-01-02T03:04:05",
-                "updated_at": "2026-01-02T03:04:07"
-            },
-            "dependency_results": {
-                "validate": {
-                    "step_uuid": "0190a3b2-0000-7000-8000-000000000006",
-                    "success": true,
-                    "result": {"valid": true, "total": 1234.5},
-                    "status": "completed",
-                    "metadata": {
-                        "execution_time_ms": 3, "retryable": false,
-                        "completed_at": "2026-01-02T03:04:06Z",
-                        "custom": {"source": "cache"}
-                    }
-                },
-                "reserve": {
-                    "step_uuid": "0190a3b2-0000-7000-8000-000000000007",
-                    "success": true,
-                    "result": {"reservation": "R-1", "items": items},
-                    "status": "completed",
-                    "metadata": {"execution_time_ms": 4, "retryable": false, "completed_at": "2026-01-02T03:04:06Z"}
-                }
-            },
-            "step_definition": {
-                "name": "ship",
-                "description": "Ship the order",
-                "handler": {"callable": "shop.ship", "initialization": {"speed": "fast"}},
-                "dependencies": ["validate", "reserve"],
-                "retry": {"retryable": true, "max_attempts": 3, "backoff": "exponential", "backoff_base_ms": 100},
-                "timeout_seconds": 30
-            }
-        }))
-        .expect("fixture deserializes")
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn converts_the_whole_hydrated_step() {
-        let tss = fixtures::task_sequence_step();
+        let tss = crate::bench::fixture::task_sequence_step();
         let ev = step_event_from_parts("e1".into(), "c1".into(), Some("t".into()), None, &tss);
         assert_eq!(ev.event_id, "e1");
         assert_eq!(ev.step_uuid, "0190a3b2-0000-7000-8000-000000000004");

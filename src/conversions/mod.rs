@@ -1,6 +1,7 @@
 //! Conversions between tasker's Rust types and the typed objects JS sees.
 
 pub mod event;
+pub mod json;
 pub mod result;
 
 use chrono::NaiveDateTime;

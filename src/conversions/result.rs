@@ -13,12 +13,14 @@ use tasker_shared::messaging::message::{BackoffHint, BackoffHintType, Orchestrat
 use tasker_shared::messaging::{StepExecutionError, StepExecutionResult};
 use uuid::Uuid;
 
+use super::json;
 use crate::error::{BridgeError, BridgeResult};
 
 /// How a step ended. The orchestration retries `retryable_failure` while
 /// attempts remain and ends the step in error on `permanent_failure`.
 #[napi(string_enum = "snake_case")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StepOutcome {
     Success,
     RetryableFailure,
@@ -26,8 +28,9 @@ pub enum StepOutcome {
 }
 
 /// What a handler produced, passed to `completeStepEvent`.
-#[napi(object)]
-#[derive(Debug, Clone, Default)]
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StepCompletion {
     pub outcome: Option<StepOutcome>,
     /// The handler's result (success). Must be JSON-serializable; defaults to `{}`.
@@ -50,9 +53,25 @@ pub struct StepCompletion {
     pub worker_hostname: Option<String>,
 }
 
+// Converted through JSON.stringify (see conversions::json for why).
+impl napi::bindgen_prelude::FromNapiValue for StepCompletion {
+    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> napi::Result<Self> {
+        // JSON.stringify would silently drop a function result; refuse it instead.
+        json::check_serializable_property(env, value, c"result")?;
+        json::from_js(env, value)
+    }
+}
+
+impl napi::bindgen_prelude::ValidateNapiValue for StepCompletion {
+    unsafe fn validate(env: napi::sys::napi_env, value: napi::sys::napi_value) -> napi::Result<napi::sys::napi_value> {
+        json::validate_object(env, value)
+    }
+}
+
 /// Error details of a failed step.
 #[napi(object)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StepFailure {
     pub message: String,
     /// A class or category, e.g. the JS error's name.
@@ -69,7 +88,8 @@ pub struct StepFailure {
 
 /// Decision point outcome: which of the declared steps to create.
 #[napi(object)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DecisionOutcome {
     /// Names of steps to create; empty means no branches.
     pub create_steps: Vec<String>,
@@ -77,7 +97,8 @@ pub struct DecisionOutcome {
 
 /// Batchable step outcome.
 #[napi(object)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchOutcome {
     /// Template step (type batch_worker) to instantiate; omit for no batches.
     pub worker_template_name: Option<String>,
@@ -88,7 +109,8 @@ pub struct BatchOutcome {
 
 /// The slice of work one batch worker processes.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchCursor {
     pub batch_id: String,
     pub start_cursor: Value,
@@ -98,7 +120,8 @@ pub struct BatchCursor {
 
 /// Why a retry should wait.
 #[napi(string_enum = "snake_case")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BackoffKind {
     ServerRequested,
     RateLimit,
@@ -108,7 +131,8 @@ pub enum BackoffKind {
 
 /// A backoff hint for the orchestration.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BackoffRequest {
     pub delay_seconds: u32,
     pub kind: Option<BackoffKind>,
@@ -197,7 +221,7 @@ fn backoff_metadata(backoff: &BackoffRequest) -> OrchestrationMetadata {
 
 /// Checks `completion` and turns it into tasker's result for `step_uuid`.
 pub fn to_step_execution_result(
-    completion: StepCompletion,
+    mut completion: StepCompletion,
     step_uuid: Uuid,
 ) -> BridgeResult<StepExecutionResult> {
     if let Some(given) = &completion.step_uuid {
@@ -224,7 +248,7 @@ pub fn to_step_execution_result(
             if completion.backoff.is_some() {
                 return Err(BridgeError::invalid("result.backoff", "only a failure can ask for a backoff"));
             }
-            let mut value = completion.result.clone().unwrap_or_else(|| Value::Object(Map::new()));
+            let mut value = completion.result.take().unwrap_or_else(|| Value::Object(Map::new()));
             let extras = [
                 ("decision_point_outcome", completion.decision.as_ref().map(decision_value).transpose()?),
                 ("batch_processing_outcome", completion.batch.as_ref().map(batch_value).transpose()?),

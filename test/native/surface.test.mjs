@@ -10,7 +10,7 @@ import { freePort } from '../../devenv/processes.mjs';
 const EXPORTS = [
   'bootstrapWorker', 'bootstrapWorkerAsync', 'getWorkerStatus', 'isWorkerRunning', 'stopWorker', 'stopWorkerAsync',
   'transitionToGracefulShutdown', 'transitionToGracefulShutdownAsync', 'pollStepEvents', 'completeStepEvent',
-  'completeStepEventAsync', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'getFfiDispatchMetrics',
+  'completeStepEventAsync', 'tryCompleteStepEvent', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'getFfiDispatchMetrics',
   'checkStarvationWarnings', 'cleanupTimeouts', 'logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace',
   'setLogLevel', 'getVersion', 'healthCheck', 'StepEventSubscription',
 ];
@@ -44,6 +44,7 @@ describe('addon surface', () => {
       () => native.pollStepEvents(),
       () => native.completeStepEvent(EVENT_ID, result),
       () => native.completeStepEventAsync(EVENT_ID, result),
+      () => native.tryCompleteStepEvent(EVENT_ID, result),
       () => native.checkpointYieldStepEvent(EVENT_ID, { cursor: 1, itemsProcessed: 1 }),
       () => native.subscribeStepEvents(() => {}),
       () => native.getFfiDispatchMetrics(),

@@ -2,7 +2,7 @@
 //! and defaults, and their TOML form (what `TASKER_CONFIG_PATH` points at).
 //! Shared by the addon (worker configs) and tasker-devenv (orchestration).
 
-use tasker_shared::config::tasker::{CommonConfig, TaskerConfig};
+use tasker_shared::config::tasker::{CommonConfig, TaskerConfig, WorkerConfig};
 
 /// The configuration every context shares, all fields at tasker's defaults.
 pub fn default_common() -> CommonConfig {
@@ -18,6 +18,18 @@ pub fn default_common() -> CommonConfig {
         cache: None,
         pgmq_database: None,
     }
+}
+
+/// A complete worker configuration at tasker's defaults, except what every
+/// worker of this project sets: no gRPC or web API unless asked, and a 30 s
+/// visibility timeout (tasker's 5 min would delay a step a stopping worker
+/// read but did not claim).
+pub fn default_worker_config() -> TaskerConfig {
+    let mut worker = WorkerConfig::default();
+    worker.event_systems.worker.timing.visibility_timeout_seconds = 30;
+    worker.grpc = None;
+    worker.web = None;
+    TaskerConfig { common: default_common(), orchestration: None, worker: Some(worker) }
 }
 
 /// TOML of a configuration. TOML has no null or unit: such fields (all

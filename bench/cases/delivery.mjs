@@ -1,0 +1,37 @@
+// Delivery latency: synthetic steps enter the dispatch channel at a jittered
+// pace; the real Worker (push or 10 ms poll) runs a handler whose first act
+// records how long the step took from the channel to the handler.
+import { native, pkg } from '../lib/package.mjs';
+import { params, report, runCase, runtimeName, sleep } from '../lib/child.mjs';
+import { distribution } from '../lib/stats.mjs';
+import { HarnessRuntime } from '../lib/harness-runtime.mjs';
+
+async function settle(harness, expected, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (harness.resultsReceived < expected) {
+    if (Date.now() > deadline) throw new Error(`only ${harness.resultsReceived} of ${expected} completions arrived`);
+    await sleep(10);
+  }
+}
+
+runCase(async () => {
+  const { delivery, events = 2000, meanGapUs = 2000, warmup = 300, concurrency = 10 } = params();
+  const harness = native.bench.createHarness();
+  const runtime = new HarnessRuntime(harness, runtimeName);
+  const worker = new pkg.Worker({ config: {}, runtime, delivery, concurrency });
+  worker.register('shop.ship', (ctx) => {
+    harness.markStarted(ctx.event.eventId);
+    return { shipped: true };
+  });
+  await worker.start();
+  await harness.inject(warmup, 200, true);
+  await settle(harness, warmup);
+  harness.takeLatenciesUs();
+  await harness.inject(events, meanGapUs, true);
+  await settle(harness, warmup + events);
+  const latencies = harness.takeLatenciesUs();
+  await worker.stop();
+  await runtime.close();
+  if (latencies.length !== events) throw new Error(`measured ${latencies.length} of ${events} events`);
+  report({ delivery, events, meanGapUs, latencyUs: distribution(latencies) });
+});

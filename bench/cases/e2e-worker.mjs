@@ -1,0 +1,23 @@
+// The TypeScript worker of the end-to-end benchmark: trivial handlers, push
+// delivery, `concurrency` handlers at once. Prints READY once it claims steps
+// and stops (gracefully) when its standard input closes.
+import { pkg } from '../lib/package.mjs';
+import { params, runCase } from '../lib/child.mjs';
+
+runCase(async () => {
+  const { databaseUrl, templatePath, namespace, concurrency } = params();
+  const worker = new pkg.Worker({
+    config: { databaseUrl, templatePath, namespace, environment: 'test' },
+    concurrency,
+  });
+  worker.register('bench.step', (ctx) => ({ ok: true, step: ctx.stepName }));
+  await worker.start();
+  process.stdout.write('READY\n');
+  await new Promise((resolve) => {
+    process.stdin.on('end', resolve);
+    process.stdin.on('close', resolve);
+    process.stdin.resume();
+  });
+  await worker.stop();
+  await pkg.getTaskerRuntime().close();
+});

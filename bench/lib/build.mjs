@@ -1,0 +1,34 @@
+// The build the benchmarks measure: release (what the platform packages
+// ship) unless --debug. Release builds incrementally into the same target
+// folder; the addon is copied to a .node file the loader can require.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostTriple } from '../../devenv/paths.mjs';
+import { repoRoot } from './children.mjs';
+
+export function prepareBuild({ debug }) {
+  const triple = hostTriple();
+  if (!triple) throw new Error('rustc is not installed: run scripts/setup.sh');
+  const profile = debug ? 'debug' : 'release';
+  const dir = join(repoRoot, 'target', triple, profile);
+  if (!debug) {
+    console.error('[bench] cargo build --release (the first one takes a while; later ones are incremental)');
+    execFileSync('cargo', ['build', '--quiet', '--release', '--target', triple, '--workspace'], {
+      cwd: repoRoot,
+      stdio: 'inherit',
+      env: { ...process.env, SQLX_OFFLINE: 'true' },
+    });
+  }
+  const library = join(dir, process.platform === 'darwin' ? 'libtasker_worker_napi.dylib' : 'libtasker_worker_napi.so');
+  const benchBinary = join(dir, 'tasker-bench');
+  const devenvBinary = join(dir, 'tasker-devenv');
+  for (const file of [library, benchBinary, devenvBinary]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run bash scripts/build.sh first`);
+  }
+  const addonDir = join(repoRoot, 'target', 'bench', profile);
+  mkdirSync(addonDir, { recursive: true });
+  const addon = join(addonDir, 'tasker-worker.node');
+  copyFileSync(library, addon);
+  return { profile, addon, benchBinary, devenvBinary, env: { TASKER_FFI_MODULE_PATH: addon, TASKER_DEVENV_BIN: devenvBinary } };
+}

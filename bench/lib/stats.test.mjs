@@ -1,0 +1,40 @@
+// The summaries the benchmark table is built from.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { distribution, median, percentile, ratio } from './stats.mjs';
+import { table } from './table.mjs';
+
+test('percentiles by nearest rank, whatever the input order', () => {
+  const values = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+  assert.equal(percentile(values, 50), 5);
+  assert.equal(percentile(values, 90), 9);
+  assert.equal(percentile(values, 99), 10);
+  assert.equal(percentile(values, 0), 1);
+  assert.equal(median([3, 1, 2]), 2);
+  assert.ok(Number.isNaN(median([])));
+  assert.deepEqual(distribution([2, 1, 3]), { n: 3, p50: 2, p90: 3, p99: 3, max: 3 });
+  assert.deepEqual(values.slice(0, 3), [5, 1, 4], 'the input is not sorted in place');
+});
+
+test('ratios are rounded to two decimals', () => {
+  assert.equal(ratio(1, 3), 0.33);
+  assert.equal(ratio(90, 100), 0.9);
+});
+
+test('the table puts each measure beside its baseline with the ratio', () => {
+  const text = table({
+    latency: [
+      { runtime: 'node', delivery: 'push', latencyUs: { p50: 40, p99: 900 } },
+      { runtime: 'node', delivery: 'poll', latencyUs: { p50: 5000, p99: 10_000 } },
+    ],
+    e2e: [
+      { kind: 'native', concurrency: 8, stepsPerSecond: 100, taskLatencyMs: { p50: 200, p99: 400 } },
+      { kind: 'bun', concurrency: 8, stepsPerSecond: 95, taskLatencyMs: { p50: 210, p99: 420 } },
+    ],
+  });
+  assert.match(text, /delivery latency p50 \(push vs 10 ms poll\)\s+\| node\s+\| 40 µs\s+\| 5.00 ms\s+\| 0.01/);
+  assert.match(text, /delivery latency p99 .*\| 900 µs .*\| 10.00 ms .*\| 0.09/);
+  assert.match(text, /end-to-end steps\/s, maxInFlight 8 \(TS vs native\)\s+\| bun\s+\| 95\s+\| 100\s+\| 0.95/);
+  assert.equal(text.split('\n').length, 2 + 4);
+});

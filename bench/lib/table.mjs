@@ -1,0 +1,48 @@
+// The readable summary of a run: one table, ratios against each baseline.
+import { ratio } from './stats.mjs';
+
+const us = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(0)} µs`);
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+
+export function table(results) {
+  const rows = [['Benchmark', 'Runtime', 'Measured', 'Baseline', 'Ratio']];
+  const byRuntime = (list, rt) => list.filter((r) => r.runtime === rt);
+  for (const rt of ['node', 'bun']) {
+    const lat = byRuntime(results.latency ?? [], rt);
+    const push = lat.find((r) => r.delivery === 'push');
+    const poll = lat.find((r) => r.delivery === 'poll');
+    if (push && poll) {
+      for (const p of ['p50', 'p99']) {
+        rows.push([`delivery latency ${p} (push vs 10 ms poll)`, rt, us(push.latencyUs[p]), us(poll.latencyUs[p]), ratio(push.latencyUs[p], poll.latencyUs[p])]);
+      }
+    }
+    const bridge = byRuntime(results.bridge ?? [], rt)[0];
+    if (bridge) {
+      const m = bridge.medianNs;
+      rows.push([`step event to JS (typed vs JSON, ${(bridge.eventBytes / 1024).toFixed(1)} KB)`, rt, `${(m.eventTyped / 1000).toFixed(1)} µs`, `${(m.eventJson / 1000).toFixed(1)} µs`, ratio(m.eventTyped, m.eventJson)]);
+      rows.push(['completion to Rust (typed vs JSON)', rt, `${(m.completionTyped / 1000).toFixed(1)} µs`, `${(m.completionJson / 1000).toFixed(1)} µs`, ratio(m.completionTyped, m.completionJson)]);
+    }
+    const idle = byRuntime(results.idle ?? [], rt);
+    const idlePush = idle.find((r) => r.delivery === 'push');
+    const idlePoll = idle.find((r) => r.delivery === 'poll');
+    if (idlePush && idlePoll) {
+      rows.push([`idle CPU over ${Math.round(idlePush.seconds)} s (push vs poll)`, rt, `${idlePush.cpuPercentOfCore}% core`, `${idlePoll.cpuPercentOfCore}% core`, ratio(idlePush.cpuMs, idlePoll.cpuMs)]);
+    }
+    const mem = byRuntime(results.memory ?? [], rt)[0];
+    if (mem) {
+      rows.push([`memory growth per 10k events (${mem.events / 1000}k events)`, rt, `RSS ${kb(mem.growthPer10kBytes.rss)}, heap ${kb(mem.growthPer10kBytes.heapUsed)}`, '', '']);
+      rows.push(['  same, slope over the second half', rt, `RSS ${kb(mem.secondHalfSlopePer10kBytes.rss)}, heap ${kb(mem.secondHalfSlopePer10kBytes.heapUsed)}`, '', '']);
+      rows.push(['synthetic events through the Worker (push)', rt, `${mem.eventsPerSecond}/s`, '', '']);
+    }
+  }
+  for (const run of results.e2e ?? []) {
+    if (run.kind === 'native') continue;
+    const native = (results.e2e ?? []).find((r) => r.kind === 'native' && r.concurrency === run.concurrency);
+    if (!native) continue;
+    rows.push([`end-to-end steps/s, maxInFlight ${run.concurrency} (TS vs native)`, run.kind, `${run.stepsPerSecond}`, `${native.stepsPerSecond}`, ratio(run.stepsPerSecond, native.stepsPerSecond)]);
+    rows.push([`task completion p50, maxInFlight ${run.concurrency} (TS vs native)`, run.kind, `${run.taskLatencyMs.p50.toFixed(0)} ms`, `${native.taskLatencyMs.p50.toFixed(0)} ms`, ratio(run.taskLatencyMs.p50, native.taskLatencyMs.p50)]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}

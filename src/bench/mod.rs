@@ -1,0 +1,11 @@
+//! Benchmark support, exported under the `bench` namespace (not part of the
+//! stable API). It measures the bridge itself, without a database: a
+//! `Harness` is a dispatch channel exactly like a worker's (the same
+//! `FfiDispatchChannel`, counting forwarder, push delivery and completion
+//! path) fed with synthetic hydrated steps, and the `bridge` functions cross
+//! a realistic step event both as typed objects and as a JSON baseline.
+
+mod bridge;
+pub mod fixture;
+mod harness;
+mod synthetic;
