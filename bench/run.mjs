@@ -86,7 +86,7 @@ async function main() {
   if (only.includes('delivery')) {
     results.latency = [];
     for (const rt of runtimes) {
-      for (const delivery of ['push', 'poll']) {
+      for (const delivery of ['push', 'poll', 'callback']) {
         log(`delivery latency, ${rt}, ${delivery}`);
         results.latency.push(await inChild(rt, 'delivery', { delivery, ...sizes.delivery }));
       }

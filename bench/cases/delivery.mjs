@@ -1,6 +1,7 @@
 // Delivery latency: synthetic steps enter the dispatch channel at a jittered
 // pace; the real Worker (push or 10 ms poll) runs a handler whose first act
-// records how long the step took from the channel to the handler.
+// records how long the step took from the channel to the handler. Delivery
+// `callback` subscribes without the Worker: the addon's push alone.
 import { native, pkg } from '../lib/package.mjs';
 import { params, report, runCase, runtimeName, sleep } from '../lib/child.mjs';
 import { distribution } from '../lib/stats.mjs';
@@ -14,11 +15,30 @@ async function settle(harness, expected, timeoutMs = 120_000) {
   }
 }
 
+/** The addon's subscription with a bare callback, shaped like the Worker calls used here. */
+function rawSubscriber(harness, maxInFlight) {
+  let subscription;
+  return {
+    register() {},
+    async start() {
+      subscription = harness.subscribe((event) => {
+        harness.markStarted(event.eventId);
+        if (!harness.tryComplete(event.eventId, { outcome: 'success', result: { shipped: true } })) {
+          harness.completeAsync(event.eventId, { outcome: 'success', result: { shipped: true } });
+        }
+      }, { maxInFlight });
+    },
+    async stop() {
+      subscription.close();
+    },
+  };
+}
+
 runCase(async () => {
   const { delivery, events = 2000, meanGapUs = 2000, warmup = 300, concurrency = 10 } = params();
   const harness = native.bench.createHarness();
   const runtime = new HarnessRuntime(harness, runtimeName);
-  const worker = new pkg.Worker({ config: {}, runtime, delivery, concurrency });
+  const worker = delivery === 'callback' ? rawSubscriber(harness, concurrency) : new pkg.Worker({ config: {}, runtime, delivery, concurrency });
   worker.register('shop.ship', (ctx) => {
     harness.markStarted(ctx.event.eventId);
     return { shipped: true };

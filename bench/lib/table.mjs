@@ -16,6 +16,10 @@ export function table(results) {
         rows.push([`delivery latency ${p} (push vs 10 ms poll)`, rt, us(push.latencyUs[p]), us(poll.latencyUs[p]), ratio(push.latencyUs[p], poll.latencyUs[p])]);
       }
     }
+    const raw = lat.find((r) => r.delivery === 'callback');
+    if (raw && push) {
+      rows.push(['  of which the addon alone (callback vs Worker push), p50', rt, us(raw.latencyUs.p50), us(push.latencyUs.p50), ratio(raw.latencyUs.p50, push.latencyUs.p50)]);
+    }
     const bridge = byRuntime(results.bridge ?? [], rt)[0];
     if (bridge) {
       const m = bridge.medianNs;
