@@ -2,7 +2,7 @@
 // Runs the benchmarks and prints one table; writes every figure as JSON.
 //
 //   npm run bench                  full run (several minutes after the release build)
-//   npm run bench -- --quick       fewer events and shorter windows: a few minutes
+//   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
 //   options: --only bridge,delivery,memory,idle,e2e   --runtimes node,bun
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
 import { execFileSync } from 'node:child_process';
@@ -35,7 +35,7 @@ if (unknown.length) {
 const runtimes = options.runtimes.split(',').filter(Boolean);
 const quick = options.quick;
 const sizes = quick
-  ? { bridge: { rounds: 5, perRound: 1000 }, delivery: { events: 500 }, memory: { events: 20_000, warmup: 5_000 }, idle: { seconds: 5 }, e2e: { tasks: 20, repeats: 1 } }
+  ? { bridge: { rounds: 5, perRound: 1000 }, delivery: { events: 500 }, memory: { events: 30_000, warmup: 20_000, every: 5_000 }, idle: { seconds: 5 }, e2e: { tasks: 20, repeats: 1 } }
   : { bridge: { rounds: 15, perRound: 3000 }, delivery: { events: 3000 }, memory: { events: 100_000, warmup: 10_000 }, idle: { seconds: 30 }, e2e: { tasks: 100, repeats: 3 } };
 
 const log = (message) => console.error(`[bench] ${message}`);
