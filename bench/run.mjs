@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { prepareTemplates, startEnvironment, uniqueNamespace } from '../devenv/environment.mjs';
 import { prepareBuild } from './lib/build.mjs';
 import { benchDir, repoRoot, runCase } from './lib/children.mjs';
 import { throughputRun } from './lib/e2e.mjs';
@@ -61,7 +62,6 @@ function machine() {
 
 async function withEnvironment(build, fn) {
   process.env.TASKER_DEVENV_BIN = build.devenvBinary;
-  const { startEnvironment } = await import('../devenv/environment.mjs');
   log('starting the environment (PostgreSQL + orchestration)');
   const environment = await startEnvironment();
   try {
@@ -103,7 +103,6 @@ async function main() {
     await withEnvironment(build, async (environment) => {
       if (only.includes('idle')) {
         results.idle = [];
-        const { prepareTemplates, uniqueNamespace } = await import('../devenv/environment.mjs');
         for (const rt of runtimes) {
           for (const delivery of ['push', 'poll']) {
             log(`idle CPU over ${sizes.idle.seconds} s, ${rt}, ${delivery}`);

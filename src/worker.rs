@@ -89,7 +89,8 @@ static BOOTING: AtomicBool = AtomicBool::new(false);
 /// The shutdown in progress (its result once done); a new bootstrap waits for it.
 static SHUTDOWN: Mutex<Option<watch::Receiver<Option<u32>>>> = Mutex::new(None);
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `m`, recovering from a panic in another holder (the data stays usable).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

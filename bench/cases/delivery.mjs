@@ -3,9 +3,9 @@
 // records how long the step took from the channel to the handler. Delivery
 // `callback` subscribes without the Worker: the addon's push alone.
 import { native, pkg } from '../lib/package.mjs';
-import { params, report, runCase, runtimeName, sleep } from '../lib/child.mjs';
+import { params, report, runCase, sleep } from '../lib/child.mjs';
 import { distribution } from '../lib/stats.mjs';
-import { HarnessRuntime } from '../lib/harness-runtime.mjs';
+import { harnessRuntime } from '../lib/harness-runtime.mjs';
 
 async function settle(harness, expected, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
@@ -37,7 +37,7 @@ function rawSubscriber(harness, maxInFlight) {
 runCase(async () => {
   const { delivery, events = 2000, meanGapUs = 2000, warmup = 300, concurrency = 10 } = params();
   const harness = native.bench.createHarness();
-  const runtime = new HarnessRuntime(harness, runtimeName);
+  const runtime = harnessRuntime(harness);
   const worker = delivery === 'callback' ? rawSubscriber(harness, concurrency) : new pkg.Worker({ config: {}, runtime, delivery, concurrency });
   worker.register('shop.ship', (ctx) => {
     harness.markStarted(ctx.event.eventId);
@@ -51,7 +51,7 @@ runCase(async () => {
   await settle(harness, warmup + events);
   const latencies = harness.takeLatenciesUs();
   await worker.stop();
-  await runtime.close();
+  harness.close();
   if (latencies.length !== events) throw new Error(`measured ${latencies.length} of ${events} events`);
   report({ delivery, events, meanGapUs, latencyUs: distribution(latencies) });
 });

@@ -4,8 +4,8 @@
 // tells a leak (steady growth) from an allocator settling (growth that stops):
 // the slope over the second half is reported beside the overall growth.
 import { native, pkg } from '../lib/package.mjs';
-import { collectGarbage, params, report, runCase, runtimeName, sleep } from '../lib/child.mjs';
-import { HarnessRuntime } from '../lib/harness-runtime.mjs';
+import { collectGarbage, params, report, runCase, sleep } from '../lib/child.mjs';
+import { harnessRuntime } from '../lib/harness-runtime.mjs';
 
 async function drive(harness, count) {
   const target = harness.resultsReceived + count;
@@ -35,7 +35,7 @@ function slopePer10k(readings, key) {
 runCase(async () => {
   const { events = 100_000, warmup = 10_000, every = 10_000, maxInFlight = 64 } = params();
   const harness = native.bench.createHarness();
-  const runtime = new HarnessRuntime(harness, runtimeName);
+  const runtime = harnessRuntime(harness);
   const worker = new pkg.Worker({ config: {}, runtime, concurrency: maxInFlight });
   worker.register('shop.ship', (ctx) => ({ shipped: true, items: ctx.taskContext.items?.length }));
   await worker.start();
@@ -49,7 +49,7 @@ runCase(async () => {
     readings.push(await reading(Math.min(done + every, events)));
   }
   await worker.stop();
-  await runtime.close();
+  harness.close();
   const [before, after] = [readings[0], readings.at(-1)];
   const secondHalf = readings.slice(Math.floor(readings.length / 2));
   const per10k = (key) => Math.round(((after[key] - before[key]) / events) * 10_000);

@@ -7,6 +7,8 @@ use napi::threadsafe_function::UnknownReturnValue;
 use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
+use tasker_shared::messaging::StepExecutionResult;
+use uuid::Uuid;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 
 use super::args::arg;
@@ -44,13 +46,28 @@ pub fn poll_step_events(max: Unknown<'_>) -> napi::Result<Vec<StepEvent>, ErrorC
     })
 }
 
+/// The arguments of a completion, checked before anything else (so bad input
+/// is reported as such even when no worker runs).
+pub(crate) fn completion_args(event_id: Unknown<'_>, result: Unknown<'_>) -> BridgeResult<(String, StepCompletion)> {
+    Ok((arg(event_id, "eventId")?, arg(result, "result")?))
+}
+
+/// A completion checked and converted against the running worker's channel.
+fn prepared_completion(
+    event_id: Unknown<'_>,
+    result: Unknown<'_>,
+) -> BridgeResult<(Arc<RunningWorker>, Arc<Dispatch>, Uuid, StepExecutionResult)> {
+    let (event_id, result) = completion_args(event_id, result)?;
+    let (w, d) = dispatch()?;
+    let (id, result) = d.prepare(&event_id, result)?;
+    Ok((w, d, id, result))
+}
+
 /// Completes a delivered event with the handler's result.
 #[napi(ts_args_type = "eventId: string, result: StepCompletion")]
 pub fn complete_step_event(event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     guard(|| {
-        let (event_id, result): (String, StepCompletion) = (arg(event_id, "eventId")?, arg(result, "result")?);
-        let (_, d) = dispatch()?;
-        let (id, result) = d.prepare(&event_id, result)?;
+        let (_, d, id, result) = prepared_completion(event_id, result)?;
         d.complete(id, result)
     })
 }
@@ -61,9 +78,7 @@ pub fn complete_step_event(event_id: Unknown<'_>, result: Unknown<'_>) -> napi::
 #[napi(ts_args_type = "eventId: string, result: StepCompletion")]
 pub fn try_complete_step_event(event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<bool, ErrorCode> {
     guard(|| {
-        let (event_id, result): (String, StepCompletion) = (arg(event_id, "eventId")?, arg(result, "result")?);
-        let (_, d) = dispatch()?;
-        let (id, result) = d.prepare(&event_id, result)?;
+        let (_, d, id, result) = prepared_completion(event_id, result)?;
         d.try_complete(id, result)
     })
 }
@@ -71,11 +86,8 @@ pub fn try_complete_step_event(event_id: Unknown<'_>, result: Unknown<'_>) -> na
 /// Completes a delivered event without blocking the JS thread.
 #[napi(ts_args_type = "eventId: string, result: StepCompletion", ts_return_type = "Promise<void>")]
 pub fn complete_step_event_async<'env>(env: &'env Env, event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<Object<'env>> {
-    let prepared = arg::<String>(event_id, "eventId")
-        .and_then(|event_id| Ok((event_id, arg::<StepCompletion>(result, "result")?)))
-        .and_then(|(event_id, result)| dispatch().and_then(|(w, d)| d.prepare(&event_id, result).map(|p| (w, d, p))));
-    match prepared {
-        Ok((w, d, (id, result))) => promise::spawn_on(env, &w.handle, async move { d.complete_async(id, result).await }),
+    match prepared_completion(event_id, result) {
+        Ok((w, d, id, result)) => promise::spawn_on(env, &w.handle, async move { d.complete_async(id, result).await }),
         Err(e) => promise::rejected(env, e),
     }
 }

@@ -20,13 +20,13 @@ use uuid::Uuid;
 use super::fixture;
 use super::synthetic::{synthetic_event, SyntheticSource};
 use crate::api::arg;
-use crate::api::events::{subscription_args, StepEventSubscription};
+use crate::api::events::{completion_args, subscription_args, StepEventSubscription};
 use crate::conversions::event::StepEvent;
-use crate::conversions::result::StepCompletion;
 use crate::dispatch::{parse_event_id, spawn_counting_forwarder, Dispatch, DispatchMetrics};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 use crate::promise;
 use crate::push::{self, PushState};
+use crate::worker::lock;
 
 /// Options of `bench.createHarness`.
 #[napi(object, namespace = "bench")]
@@ -48,10 +48,6 @@ pub struct Harness {
     latencies_us: Mutex<Vec<f64>>,
     results: Arc<AtomicU64>,
     push: Mutex<Option<Arc<PushState>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A harness with its own runtime (two threads, as a worker has).
@@ -226,8 +222,7 @@ impl Harness {
         event_id: Unknown<'_>,
         result: Unknown<'_>,
     ) -> BridgeResult<(Uuid, tasker_shared::messaging::StepExecutionResult)> {
-        let event_id: String = arg(event_id, "eventId")?;
-        let result: StepCompletion = arg(result, "result")?;
+        let (event_id, result) = completion_args(event_id, result)?;
         self.dispatch.prepare(&event_id, result)
     }
 }

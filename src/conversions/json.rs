@@ -30,7 +30,7 @@ unsafe fn ok(status: sys::napi_status, what: &str) -> Result<()> {
     }
 }
 
-pub unsafe fn value_type(env: sys::napi_env, value: sys::napi_value) -> Result<ValueType> {
+unsafe fn value_type(env: sys::napi_env, value: sys::napi_value) -> Result<ValueType> {
     let mut kind = 0;
     ok(sys::napi_typeof(env, value, &mut kind), "read the type of a value")?;
     Ok(ValueType::from(kind))
@@ -107,12 +107,12 @@ pub unsafe fn from_js<T: DeserializeOwned>(env: sys::napi_env, value: sys::napi_
 pub unsafe fn check_serializable_property(env: sys::napi_env, object: sys::napi_value, name: &std::ffi::CStr) -> Result<()> {
     let mut property = ptr::null_mut();
     ok(sys::napi_get_named_property(env, object, name.as_ptr(), &mut property), "read a property")?;
-    match value_type(env, property)? {
-        ValueType::Function | ValueType::Symbol => {
-            Err(invalid(format!("{}: is not JSON-serializable (a {:?})", name.to_string_lossy(), value_type(env, property)?).to_lowercase()))
-        }
-        _ => Ok(()),
-    }
+    let kind = match value_type(env, property)? {
+        ValueType::Function => "a function",
+        ValueType::Symbol => "a symbol",
+        _ => return Ok(()),
+    };
+    Err(invalid(format!("{}: is not JSON-serializable ({kind})", name.to_string_lossy())))
 }
 
 /// Accepts objects only, as a typed object parameter does.
