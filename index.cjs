@@ -863,4 +863,3 @@ module.exports.subscribeStepEvents = nativeBinding.subscribeStepEvents
 module.exports.transitionToGracefulShutdown = nativeBinding.transitionToGracefulShutdown
 module.exports.transitionToGracefulShutdownAsync = nativeBinding.transitionToGracefulShutdownAsync
 module.exports.tryCompleteStepEvent = nativeBinding.tryCompleteStepEvent
-module.exports.bench = nativeBinding.bench

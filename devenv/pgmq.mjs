@@ -29,7 +29,7 @@ function crateArchive() {
   };
   let file = find();
   if (!file) {
-    execFileSync('cargo', ['fetch', '--manifest-path', join(repoRoot, 'env', 'pgmq-extension', 'Cargo.toml')], {
+    execFileSync('cargo', ['fetch', '--manifest-path', join(repoRoot, 'devenv', 'pgmq-extension', 'Cargo.toml')], {
       stdio: 'inherit',
     });
     file = find();

@@ -20,6 +20,12 @@ trap cleanup EXIT
 node scripts/sync-versions.mjs --check
 cp "tasker-worker.$platform.node" "npm/$platform/"
 strip --strip-debug "npm/$platform/tasker-worker.$platform.node"
+# The shipped addon is the product only: no benchmark exports.
+node -e '
+  const addon = require(process.argv[1]);
+  if ("bench" in addon) throw new Error("the platform package carries the bench namespace: build without --features bench");
+  console.log(`platform binary: ${Object.keys(addon).length} exports, no bench namespace`);
+' "$root/npm/$platform/tasker-worker.$platform.node"
 
 echo "== npm pack"
 # Pack a staged copy whose package.json lists the platform packages as
@@ -30,9 +36,9 @@ node scripts/sync-versions.mjs --optional-deps "$work/stage/package.json"
 main_tgz=$(cd "$work/stage" && npm pack --silent --pack-destination "$work" | tail -1)
 platform_tgz=$(npm pack --silent --pack-destination "$work" "./npm/$platform" | tail -1)
 contents=$(tar tzf "$work/$main_tgz")
-if echo "$contents" | grep -Eq '\.rs$|(^|/)(src|target|test|devenv|crates|lib)/|\.test\.mjs$|\.node$'; then
+if echo "$contents" | grep -Eq '\.rs$|(^|/)(src|target|__test__|bench|devenv|crates|lib)/|\.test\.mjs$|\.node$'; then
   echo "the main package ships files users do not need:" >&2
-  echo "$contents" | grep -E '\.rs$|(^|/)(src|target|test|devenv|crates|lib)/|\.test\.mjs$|\.node$' >&2
+  echo "$contents" | grep -E '\.rs$|(^|/)(src|target|__test__|bench|devenv|crates|lib)/|\.test\.mjs$|\.node$' >&2
   exit 1
 fi
 echo "main package: $main_tgz, $(du -k "$work/$main_tgz" | cut -f1) KiB packed, $(echo "$contents" | wc -l) files"
@@ -40,7 +46,7 @@ echo "platform package: $platform_tgz, $(du -k "$work/$platform_tgz" | cut -f1) 
 
 echo "== install both tarballs into a fresh project"
 mkdir "$work/app"
-cp test/package/consumer.cjs test/package/esm.mjs test/package/cjs.cjs test/package/bun.ts "$work/app/"
+cp __test__/package/consumers/* "$work/app/"
 (cd "$work/app" && npm init -y >/dev/null && npm install --no-audit --no-fund "$work/$main_tgz" "$work/$platform_tgz" >/dev/null)
 (cd "$work/app" && node -e '
   const main = require("@tasker-systems/worker/package.json");

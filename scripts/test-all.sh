@@ -9,10 +9,18 @@ bash scripts/build.sh
 export SQLX_OFFLINE=true
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 
-echo "== cargo test"
-cargo test --workspace --target "$TRIPLE"
-
 work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== cargo test"
+# With the bench feature, so the benchmark code's unit tests run too. Any
+# compiler warning fails the run.
+cargo test --workspace --target "$TRIPLE" --features tasker-worker-napi/bench 2>&1 | tee "$work/cargo-test.out"
+if grep -Eq '^warning\b' "$work/cargo-test.out"; then
+  echo "cargo test printed compiler warnings (see above); fix them" >&2
+  exit 1
+fi
+
 node devenv/cli.mjs up --json "$work/env.json" >"$work/env.out" 2>"$work/env.log" &
 env_pid=$!
 cleanup() {
@@ -35,7 +43,7 @@ export TASKER_TEST_DATABASE_URL=$(node -p "require('$work/env.json').databaseUrl
 export TASKER_TEST_ORCHESTRATION_URL=$(node -p "require('$work/env.json').orchestrationUrl")
 echo "== environment: $TASKER_TEST_ORCHESTRATION_URL"
 
-mapfile -t files < <(find lib devenv bench test -name '*.test.mjs' | sort)
+mapfile -t files < <(find __test__ -name '*.test.mjs' | sort)
 
 echo "== node --test (${#files[@]} files)"
 node_rc=0

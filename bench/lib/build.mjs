@@ -1,6 +1,8 @@
 // The build the benchmarks measure: release (what the platform packages
-// ship) unless --debug. Release builds incrementally into the same target
-// folder; the addon is copied to a .node file the loader can require.
+// ship) unless --debug, with the addon's `bench` feature (its benchmark-only
+// exports) on. It builds incrementally into the same target folder (only the
+// addon crate differs from the shipped build); the addon is copied to a .node
+// file the loader can require.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,14 +14,10 @@ export function prepareBuild({ debug }) {
   if (!triple) throw new Error('rustc is not installed: run scripts/setup.sh');
   const profile = debug ? 'debug' : 'release';
   const dir = join(repoRoot, 'target', triple, profile);
-  if (!debug) {
-    console.error('[bench] cargo build --release (the first one takes a while; later ones are incremental)');
-    execFileSync('cargo', ['build', '--quiet', '--release', '--target', triple, '--workspace'], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-      env: { ...process.env, SQLX_OFFLINE: 'true' },
-    });
-  }
+  const args = ['build', '--quiet', '--target', triple, '--workspace', '--features', 'tasker-worker-napi/bench'];
+  if (!debug) args.push('--release');
+  console.error(`[bench] cargo ${args.join(' ')} (the first release build takes a while; later ones are incremental)`);
+  execFileSync('cargo', args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, SQLX_OFFLINE: 'true' } });
   const library = join(dir, process.platform === 'darwin' ? 'libtasker_worker_napi.dylib' : 'libtasker_worker_napi.so');
   const benchBinary = join(dir, 'tasker-bench');
   const devenvBinary = join(dir, 'tasker-devenv');

@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn converts_the_whole_hydrated_step() {
-        let tss = crate::bench::fixture::task_sequence_step();
+        let tss = crate::fixtures::task_sequence_step();
         let ev = step_event_from_parts("e1".into(), "c1".into(), Some("t".into()), None, &tss);
         assert_eq!(ev.event_id, "e1");
         assert_eq!(ev.step_uuid, "0190a3b2-0000-7000-8000-000000000004");

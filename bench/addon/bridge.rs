@@ -10,7 +10,7 @@ use napi_derive::napi;
 use tasker_shared::types::TaskSequenceStep;
 use uuid::Uuid;
 
-use super::fixture;
+use crate::fixtures as fixture;
 use crate::api::arg;
 use crate::conversions::event::{step_event_from_parts, StepEvent};
 use crate::conversions::result::{to_step_execution_result, StepCompletion};

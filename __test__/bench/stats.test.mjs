@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { distribution, median, percentile, ratio } from './stats.mjs';
-import { table } from './table.mjs';
+import { distribution, median, percentile, ratio } from '../../bench/lib/stats.mjs';
+import { table } from '../../bench/lib/table.mjs';
 
 test('percentiles by nearest rank, whatever the input order', () => {
   const values = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];

@@ -6,6 +6,5 @@
 //! a realistic step event both as typed objects and as a JSON baseline.
 
 mod bridge;
-pub mod fixture;
 mod harness;
 mod synthetic;

@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { expectCode, native } from '../helpers/native.mjs';
+import { benchAddon } from '../helpers/bench-addon.mjs';
+import { expectCode } from '../helpers/native.mjs';
 
-const { bench } = native;
+const { bench } = benchAddon;
 const withoutIds = (event) => JSON.parse(JSON.stringify({ ...event, eventId: undefined }));
 
 async function until(predicate, timeoutMs = 10_000) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { FakeRuntime, makeEvent } from '../test/helpers/fake-runtime.mjs';
-import { pkg } from '../test/helpers/package.mjs';
+import { FakeRuntime, makeEvent } from '../helpers/fake-runtime.mjs';
+import { pkg } from '../helpers/package.mjs';
 
 const { EventPoller } = pkg;
 const count = (runtime, name) => runtime.calls.filter((c) => c[0] === name).length;

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 
-import * as esm from '../dist/index.mjs';
+import * as esm from '../../dist/index.mjs';
 
-const cjs = createRequire(import.meta.url)('../dist/index.js');
+const cjs = createRequire(import.meta.url)('../../dist/index.js');
 
 const REQUIRED = [
   'detectRuntime', 'isRuntimeSupported', 'assertSupportedRuntime', 'getTaskerRuntime', 'resetTaskerRuntime',
@@ -25,7 +25,7 @@ test('ESM and CommonJS expose the same API', () => {
 
 test('the type definitions are shipped for both entries', async () => {
   const { readFileSync } = await import('node:fs');
-  const dts = readFileSync(new URL('../dist/index.d.ts', import.meta.url), 'utf8');
+  const dts = readFileSync(new URL('../../dist/index.d.ts', import.meta.url), 'utf8');
   for (const name of ['Worker', 'TaskerRuntime', 'StepContext', 'getTaskerRuntime']) assert.match(dts, new RegExp(`\\b${name}\\b`));
-  assert.equal(readFileSync(new URL('../dist/index.d.mts', import.meta.url), 'utf8').trim(), "export * from './index.js';");
+  assert.equal(readFileSync(new URL('../../dist/index.d.mts', import.meta.url), 'utf8').trim(), "export * from './index.js';");
 });

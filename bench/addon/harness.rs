@@ -17,7 +17,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::fixture;
+use crate::fixtures as fixture;
 use super::synthetic::{synthetic_event, SyntheticSource};
 use crate::api::arg;
 use crate::api::events::{completion_args, subscription_args, StepEventSubscription};

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { pkg } from '../test/helpers/package.mjs';
+import { pkg } from '../helpers/package.mjs';
 
 const { detectRuntime, isRuntimeSupported, assertSupportedRuntime } = pkg;
 

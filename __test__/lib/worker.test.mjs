@@ -1,11 +1,11 @@
 // The Worker over a scripted runtime: results, failures, timeouts, the
 // concurrency limit and the shutdown order. The real-environment tests are
-// in test/e2e.
+// in __test__/e2e.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { FakeRuntime, makeEvent } from '../test/helpers/fake-runtime.mjs';
-import { pkg } from '../test/helpers/package.mjs';
+import { FakeRuntime, makeEvent } from '../helpers/fake-runtime.mjs';
+import { pkg } from '../helpers/package.mjs';
 
 const { Worker, RetryableError, PermanentError, success, decision, checkpoint, EventNames } = pkg;
 const config = { databaseUrl: 'postgresql://u:p@127.0.0.1:1/d', templatePath: '/tmp' };

@@ -22,3 +22,13 @@ test('the type definitions document every export', async () => {
     assert.match(dts.slice(Math.max(0, at - 400), at), /\*\/\s*$/, `${name} has a doc comment`);
   }
 });
+
+test('the shipped addon, its loader and its types carry no benchmark code', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { createRequire } = await import('node:module');
+  const addon = createRequire(import.meta.url)('../../index.cjs');
+  assert.equal('bench' in addon, false, 'the product build exports no bench namespace');
+  assert.ok('bootstrapWorker' in addon, 'the product exports are there');
+  assert.doesNotMatch(readFileSync(`${root}index.d.ts`, 'utf8'), /namespace bench|Harness/);
+  assert.doesNotMatch(readFileSync(`${root}index.cjs`, 'utf8'), /\.bench\b/);
+});

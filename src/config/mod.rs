@@ -1,0 +1,91 @@
+//! Worker configuration: the typed options JS passes to `bootstrapWorker`
+//! (this file), validated and completed from the environment (`resolve`),
+//! and turned into the complete tasker configuration the tasker crates read
+//! at bootstrap (`tasker_toml`).
+//!
+//! Without `configPath` the tasker configuration is produced from
+//! tasker-shared's own config types and their defaults, so nobody needs a
+//! hand-written TOML file; with it, the file is loaded through tasker-shared's
+//! loader and the options given here are applied on top.
+
+mod resolve;
+mod tasker_toml;
+mod validate;
+
+use napi_derive::napi;
+
+pub use resolve::{resolve, ResolvedConfig};
+pub use tasker_toml::write_config_file;
+
+
+/// Options for `bootstrapWorker`. Every field is optional; missing ones fall
+/// back to the environment variable named in its description, then to
+/// tasker's defaults.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct WorkerConfig {
+    /// The namespace this worker must serve. Its task templates must be in `templatePath`.
+    pub namespace: Option<String>,
+    /// Several namespaces this worker must serve (combined with `namespace`).
+    pub namespaces: Option<Vec<String>>,
+    /// PostgreSQL URL, `postgresql://user:password@host:port/database` (default: `DATABASE_URL`).
+    pub database_url: Option<String>,
+    /// A complete tasker configuration TOML file to start from (default: generated).
+    pub config_path: Option<String>,
+    /// Folder of task template YAML files registered on start (default: `TASKER_TEMPLATE_PATH`).
+    pub template_path: Option<String>,
+    /// `test`, `development` or `production` (default: `TASKER_ENV`, else `development`).
+    pub environment: Option<String>,
+    /// `error`, `warn`, `info`, `debug` or `trace` (default: `RUST_LOG`, else `warn`).
+    pub log_level: Option<String>,
+    /// Identifier reported to the orchestration (default: `TASKER_WORKER_ID`, else generated).
+    pub worker_id: Option<String>,
+    /// `host:port` to serve the worker's web API on, or `off` (default: off).
+    pub web_bind_address: Option<String>,
+    /// Maximum database connections of the worker's pool (default: tasker's).
+    pub database_max_connections: Option<u32>,
+    /// Dispatch channel tuning.
+    pub dispatch: Option<DispatchTuning>,
+}
+
+/// Tuning of the dispatch channel between the Rust worker and JS handlers.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct DispatchTuning {
+    /// A step whose completion does not arrive within this time is failed as
+    /// retryable `ffi_timeout` (default 30000 ms).
+    pub completion_timeout_ms: Option<u32>,
+    /// Events waiting for completion longer than this count as starving (default 10000 ms).
+    pub starvation_threshold_ms: Option<u32>,
+    /// How long a completion may wait for room in the completion channel (default 10000 ms).
+    pub completion_send_timeout_ms: Option<u32>,
+    /// Capacity of the dispatch channel (claimed steps waiting for JS; default 1000).
+    pub dispatch_buffer_size: Option<u32>,
+    /// Capacity of the completion channel (results waiting to be sent; default 1000).
+    pub completion_buffer_size: Option<u32>,
+}
+
+/// Dispatch channel settings after defaults.
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::collections::HashMap;
+
+    use super::WorkerConfig;
+
+    /// An environment lookup over fixed pairs.
+    pub fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    /// The smallest valid options.
+    pub fn base() -> WorkerConfig {
+        WorkerConfig {
+            database_url: Some("postgresql://tasker:pw@127.0.0.1:5432/tasker_test".into()),
+            template_path: Some(env!("CARGO_MANIFEST_DIR").to_string() + "/src"),
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Options + environment → everything bootstrap needs, validated: each
+//! missing option falls back to its environment variable, then to a default.
+
+use std::time::Duration;
+
+use tasker_shared::config::tasker::TaskerConfig;
+
+use super::tasker_toml::{apply_overrides, generated_config, load_config_file, with_application_name};
+use super::validate::{check_range, collect_namespaces, normalize_database_url, validate_template_path, validate_worker_id};
+use super::{DispatchTuning, WorkerConfig};
+use crate::error::{BridgeError, BridgeResult};
+
+/// Dispatch channel settings after defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispatchSettings {
+    pub completion_timeout: Duration,
+    pub starvation_threshold_ms: u64,
+    pub completion_send_timeout: Duration,
+}
+
+/// Everything bootstrap needs, validated.
+#[derive(Debug, Clone)]
+pub struct ResolvedConfig {
+    pub tasker: TaskerConfig,
+    pub namespaces: Vec<String>,
+    pub worker_id: String,
+    pub environment: String,
+    pub database_url: String,
+    /// `application_name` of the worker's connections, to find its queries.
+    pub application_name: String,
+    pub template_path: String,
+    pub log_level: String,
+    pub dispatch: DispatchSettings,
+}
+
+
+const ENVIRONMENTS: [&str; 3] = ["test", "development", "production"];
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+
+/// Validates `config`, filling gaps from `env` (an environment lookup).
+pub fn resolve(
+    config: &WorkerConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> BridgeResult<ResolvedConfig> {
+    let database_url = config
+        .database_url
+        .clone()
+        .or_else(|| env("DATABASE_URL"))
+        .ok_or_else(|| {
+            BridgeError::invalid(
+                "databaseUrl",
+                "missing: pass databaseUrl or set DATABASE_URL (postgresql://user:password@host:port/database)",
+            )
+        })?;
+    let database_url = normalize_database_url(&database_url)?;
+
+    let template_path = config
+        .template_path
+        .clone()
+        .or_else(|| env("TASKER_TEMPLATE_PATH"))
+        .ok_or_else(|| {
+            BridgeError::invalid(
+                "templatePath",
+                "missing: pass templatePath or set TASKER_TEMPLATE_PATH to the folder of your task template YAML files",
+            )
+        })?;
+    validate_template_path(&template_path)?;
+
+    let environment = config
+        .environment
+        .clone()
+        .or_else(|| env("TASKER_ENV"))
+        .unwrap_or_else(|| "development".to_string());
+    if !ENVIRONMENTS.contains(&environment.as_str()) {
+        return Err(BridgeError::invalid(
+            "environment",
+            format!("'{environment}' is not one of test, development, production"),
+        ));
+    }
+
+    let log_level = match &config.log_level {
+        Some(level) => {
+            let level = level.to_ascii_lowercase();
+            if !LOG_LEVELS.contains(&level.as_str()) {
+                return Err(BridgeError::invalid(
+                    "logLevel",
+                    format!("'{level}' is not one of error, warn, info, debug, trace"),
+                ));
+            }
+            level
+        }
+        None => env("RUST_LOG").unwrap_or_else(|| "warn".to_string()),
+    };
+
+    let worker_id = match config.worker_id.clone().or_else(|| env("TASKER_WORKER_ID")) {
+        Some(id) => {
+            validate_worker_id(&id)?;
+            id
+        }
+        None => format!("ts-worker-{}", uuid::Uuid::new_v4()),
+    };
+
+    let application_name = format!("tw-{}", &worker_id.chars().rev().take(40).collect::<String>().chars().rev().collect::<String>());
+    let namespaces = collect_namespaces(config)?;
+    let dispatch = dispatch_settings(config.dispatch.as_ref())?;
+
+    let mut tasker = match &config.config_path {
+        Some(path) => load_config_file(path)?,
+        None => generated_config(),
+    };
+    let tasker_url = with_application_name(&database_url, &application_name);
+    apply_overrides(&mut tasker, config, &tasker_url, &environment, &worker_id)?;
+
+    Ok(ResolvedConfig {
+        tasker,
+        namespaces,
+        worker_id,
+        environment,
+        database_url,
+        application_name,
+        template_path,
+        log_level,
+        dispatch,
+    })
+}
+
+
+fn dispatch_settings(tuning: Option<&DispatchTuning>) -> BridgeResult<DispatchSettings> {
+    let tuning = tuning.cloned().unwrap_or_default();
+    let completion_timeout = tuning.completion_timeout_ms.unwrap_or(30_000);
+    check_range("dispatch.completionTimeoutMs", completion_timeout, 100, 86_400_000)?;
+    let starvation = tuning.starvation_threshold_ms.unwrap_or(10_000);
+    check_range("dispatch.starvationThresholdMs", starvation, 1, 86_400_000)?;
+    let send_timeout = tuning.completion_send_timeout_ms.unwrap_or(10_000);
+    check_range("dispatch.completionSendTimeoutMs", send_timeout, 1, 600_000)?;
+    Ok(DispatchSettings {
+        completion_timeout: Duration::from_millis(completion_timeout.into()),
+        starvation_threshold_ms: starvation.into(),
+        completion_send_timeout: Duration::from_millis(send_timeout.into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::test_support::{base, env_of};
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn every_option_is_applied() {
+        let config = WorkerConfig {
+            namespace: Some("alpha".into()),
+            namespaces: Some(vec!["beta".into(), "alpha".into()]),
+            environment: Some("test".into()),
+            log_level: Some("DEBUG".into()),
+            worker_id: Some("w-1".into()),
+            web_bind_address: Some("127.0.0.1:18081".into()),
+            database_max_connections: Some(4),
+            dispatch: Some(DispatchTuning {
+                completion_timeout_ms: Some(1500),
+                starvation_threshold_ms: Some(700),
+                completion_send_timeout_ms: Some(900),
+                dispatch_buffer_size: Some(64),
+                completion_buffer_size: Some(32),
+            }),
+            ..base()
+        };
+        let r = resolve(&config, &env_of(&[])).unwrap();
+        assert_eq!(r.namespaces, vec!["alpha", "beta"]);
+        assert_eq!(r.environment, "test");
+        assert_eq!(r.tasker.common.execution.environment, "test");
+        assert_eq!(r.log_level, "debug");
+        assert_eq!(r.worker_id, "w-1");
+        let worker = r.tasker.worker.as_ref().unwrap();
+        assert_eq!(worker.worker_id, "w-1");
+        assert_eq!(worker.web.as_ref().unwrap().bind_address, "127.0.0.1:18081");
+        assert_eq!(worker.mpsc_channels.handler_dispatch.dispatch_buffer_size, 64);
+        assert_eq!(worker.mpsc_channels.handler_dispatch.completion_buffer_size, 32);
+        assert_eq!(r.tasker.common.database.pool.max_connections, 4);
+        assert_eq!(
+            r.dispatch,
+            DispatchSettings {
+                completion_timeout: Duration::from_millis(1500),
+                starvation_threshold_ms: 700,
+                completion_send_timeout: Duration::from_millis(900),
+            }
+        );
+    }
+
+    #[test]
+    fn environment_fills_gaps() {
+        let config = WorkerConfig::default();
+        let dir = env!("CARGO_MANIFEST_DIR").to_string();
+        let r = resolve(
+            &config,
+            &env_of(&[
+                ("DATABASE_URL", "postgres://u:p@db:5433/x"),
+                ("TASKER_TEMPLATE_PATH", &dir),
+                ("TASKER_ENV", "production"),
+                ("TASKER_WORKER_ID", "from-env"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(r.database_url, "postgresql://u:p@db:5433/x");
+        assert_eq!(r.environment, "production");
+        assert_eq!(r.worker_id, "from-env");
+        assert_eq!(r.log_level, "warn");
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let cases: Vec<(WorkerConfig, &str)> = vec![
+            (WorkerConfig { database_url: None, ..base() }, "databaseUrl"),
+            (WorkerConfig { database_url: Some("mysql://a:b@h/d".into()), ..base() }, "databaseUrl"),
+            (WorkerConfig { database_url: Some("postgresql://h:5432/d".into()), ..base() }, "databaseUrl"),
+            (WorkerConfig { database_url: Some("postgresql://u:@h/d".into()), ..base() }, "databaseUrl"),
+            (WorkerConfig { database_url: Some("postgresql://u:p@h:99999/d".into()), ..base() }, "databaseUrl"),
+            (WorkerConfig { template_path: Some("/no/such/folder".into()), ..base() }, "templatePath"),
+            (WorkerConfig { template_path: Some("/tmp/a b".into()), ..base() }, "templatePath"),
+            (WorkerConfig { environment: Some("staging".into()), ..base() }, "environment"),
+            (WorkerConfig { log_level: Some("loud".into()), ..base() }, "logLevel"),
+            (WorkerConfig { worker_id: Some("a b".into()), ..base() }, "workerId"),
+            (WorkerConfig { namespace: Some("bad ns".into()), ..base() }, "namespace"),
+            (WorkerConfig { web_bind_address: Some("localhost".into()), ..base() }, "webBindAddress"),
+            (WorkerConfig { config_path: Some("/no/such.toml".into()), ..base() }, "configPath"),
+            (WorkerConfig { database_max_connections: Some(0), ..base() }, "databaseMaxConnections"),
+            (
+                WorkerConfig {
+                    dispatch: Some(DispatchTuning { completion_timeout_ms: Some(5), ..Default::default() }),
+                    ..base()
+                },
+                "dispatch.completionTimeoutMs",
+            ),
+            (
+                WorkerConfig {
+                    dispatch: Some(DispatchTuning { dispatch_buffer_size: Some(1), ..Default::default() }),
+                    ..base()
+                },
+                "dispatch.dispatchBufferSize",
+            ),
+        ];
+        for (config, field) in cases {
+            let err = resolve(&config, &env_of(&[])).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidArgument, "{field}");
+            assert!(err.message.starts_with(field), "{field}: {}", err.message);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The tasker configuration itself: generated from tasker-shared's defaults
+//! or loaded from `configPath`, with the options applied on top, and written
+//! where tasker reads it (`TASKER_CONFIG_PATH`).
+
+use std::path::{Path, PathBuf};
+
+use tasker_config_defaults::{default_worker_config, to_toml};
+use tasker_shared::config::tasker::{TaskerConfig, WorkerConfig as TaskerWorkerConfig, WorkerWebConfig};
+use tasker_shared::config::ConfigLoader;
+
+use super::validate::{check_range, validate_bind_address};
+use super::WorkerConfig;
+use crate::error::{BridgeError, BridgeResult, ErrorCode};
+
+/// A complete worker configuration from tasker-shared's defaults.
+pub(super) fn generated_config() -> TaskerConfig {
+    default_worker_config()
+}
+
+pub(super) fn load_config_file(path: &str) -> BridgeResult<TaskerConfig> {
+    if !Path::new(path).is_file() {
+        return Err(BridgeError::invalid(
+            "configPath",
+            format!("'{path}' is not a readable file; omit configPath to use a generated configuration"),
+        ));
+    }
+    let loaded = std::panic::catch_unwind(|| ConfigLoader::load_from_path(&PathBuf::from(path)));
+    match loaded {
+        Ok(Ok(config)) if config.worker.is_some() => Ok(config),
+        Ok(Ok(_)) => Err(BridgeError::invalid(
+            "configPath",
+            format!("'{path}' has no [worker] section; add one or omit configPath"),
+        )),
+        Ok(Err(e)) => Err(BridgeError::invalid("configPath", format!("'{path}' is not a valid tasker configuration: {e}"))),
+        Err(_) => Err(BridgeError::invalid(
+            "configPath",
+            format!("'{path}' refers to an environment variable whose value tasker rejects; check DATABASE_URL, TASKER_ENV and the other ${{...}} references"),
+        )),
+    }
+}
+
+
+pub(super) fn apply_overrides(
+    tasker: &mut TaskerConfig,
+    config: &WorkerConfig,
+    database_url: &str,
+    environment: &str,
+    worker_id: &str,
+) -> BridgeResult<()> {
+    tasker.common.database.url = database_url.to_string();
+    tasker.common.execution.environment = environment.to_string();
+    if let Some(max) = config.database_max_connections {
+        if !(1..=1000).contains(&max) {
+            return Err(BridgeError::invalid("databaseMaxConnections", "must be between 1 and 1000"));
+        }
+        tasker.common.database.pool.max_connections = max;
+        tasker.common.database.pool.min_connections =
+            tasker.common.database.pool.min_connections.min(max);
+    }
+    let worker = tasker.worker.get_or_insert_with(TaskerWorkerConfig::default);
+    worker.worker_id = worker_id.to_string();
+    // The gRPC API is not part of this package's surface; never bind it implicitly.
+    worker.grpc = None;
+    match config.web_bind_address.as_deref() {
+        None if config.config_path.is_none() => worker.web = None,
+        None => {}
+        Some("off") => worker.web = None,
+        Some(address) => {
+            validate_bind_address(address)?;
+            let mut web = worker.web.clone().unwrap_or_else(WorkerWebConfig::default);
+            web.enabled = true;
+            web.bind_address = address.to_string();
+            worker.web = Some(web);
+        }
+    }
+    if let Some(tuning) = &config.dispatch {
+        let handler_dispatch = &mut worker.mpsc_channels.handler_dispatch;
+        if let Some(size) = tuning.dispatch_buffer_size {
+            check_range("dispatch.dispatchBufferSize", size, 10, 1_000_000)?;
+            handler_dispatch.dispatch_buffer_size = size;
+        }
+        if let Some(size) = tuning.completion_buffer_size {
+            check_range("dispatch.completionBufferSize", size, 10, 1_000_000)?;
+            handler_dispatch.completion_buffer_size = size;
+        }
+    }
+    Ok(())
+}
+
+
+/// The URL with `application_name` set, so the worker's sessions can be told apart.
+pub fn with_application_name(url: &str, name: &str) -> String {
+    if url.contains("application_name=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name={name}")
+}
+
+
+/// Writes the configuration where tasker will read it (TASKER_CONFIG_PATH).
+pub fn write_config_file(config: &TaskerConfig, dir: &Path) -> BridgeResult<PathBuf> {
+    let text = to_toml(config)
+        .map_err(|e| BridgeError::internal(format!("could not serialize the tasker configuration: {e}")))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        BridgeError::new(
+            ErrorCode::BootstrapFailed,
+            format!("could not create {}: {e}; make the temporary folder writable", dir.display()),
+        )
+    })?;
+    let path = dir.join(format!("tasker-worker-{}-{}.toml", std::process::id(), uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, text).map_err(|e| {
+        BridgeError::new(
+            ErrorCode::BootstrapFailed,
+            format!("could not write {}: {e}; make the temporary folder writable", path.display()),
+        )
+    })?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::resolve;
+    use crate::config::test_support::{base, env_of};
+
+    #[test]
+    fn generated_config_round_trips_through_taskers_own_loader() {
+        let resolved = resolve(&base(), &env_of(&[])).unwrap();
+        let dir = std::env::temp_dir().join(format!("tw-config-test-{}", uuid::Uuid::new_v4()));
+        let path = write_config_file(&resolved.tasker, &dir).unwrap();
+        let loaded = ConfigLoader::load_from_path(&path).expect("tasker loads the generated config");
+        assert_eq!(loaded, resolved.tasker);
+        assert_eq!(
+            loaded.common.database_url(),
+            format!("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name={}", resolved.application_name)
+        );
+        assert!(loaded.worker.as_ref().unwrap().web.is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn application_name_is_added_once() {
+        assert_eq!(with_application_name("postgresql://u:p@h/d", "tw-1"), "postgresql://u:p@h/d?application_name=tw-1");
+        assert_eq!(with_application_name("postgresql://u:p@h/d?sslmode=disable", "tw-1"), "postgresql://u:p@h/d?sslmode=disable&application_name=tw-1");
+        assert_eq!(with_application_name("postgresql://u:p@h/d?application_name=mine", "tw-1"), "postgresql://u:p@h/d?application_name=mine");
+    }
+
+    #[test]
+    fn config_file_is_loaded_and_overridden() {
+        let dir = std::env::temp_dir().join(format!("tw-config-file-{}", uuid::Uuid::new_v4()));
+        let mut original = generated_config();
+        original.common.database.pool.max_connections = 7;
+        let path = write_config_file(&original, &dir).unwrap();
+        let config = WorkerConfig { config_path: Some(path.display().to_string()), ..base() };
+        let r = resolve(&config, &env_of(&[])).unwrap();
+        assert_eq!(r.tasker.common.database.pool.max_connections, 7);
+        assert!(r.tasker.common.database.url.starts_with("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name=tw-"));
+
+        std::fs::write(&path, "not = [valid").unwrap();
+        let err = resolve(&config, &env_of(&[])).unwrap_err();
+        assert!(err.message.starts_with("configPath"), "{}", err.message);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
