@@ -835,7 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.StepEventSubscription = nativeBinding.StepEventSubscription
 module.exports.BackoffKind = nativeBinding.BackoffKind
 module.exports.bootstrapWorker = nativeBinding.bootstrapWorker
 module.exports.bootstrapWorkerAsync = nativeBinding.bootstrapWorkerAsync
@@ -849,6 +848,7 @@ module.exports.getVersion = nativeBinding.getVersion
 module.exports.getWorkerStatus = nativeBinding.getWorkerStatus
 module.exports.healthCheck = nativeBinding.healthCheck
 module.exports.isWorkerRunning = nativeBinding.isWorkerRunning
+module.exports.loadTaskTemplates = nativeBinding.loadTaskTemplates
 module.exports.logDebug = nativeBinding.logDebug
 module.exports.logError = nativeBinding.logError
 module.exports.logInfo = nativeBinding.logInfo

@@ -9,17 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** A push subscription: events flow to the callback until `close()`. */
-export declare class StepEventSubscription {
-  /** Stops delivery. Events already delivered can still be completed. */
-  close(): void
-  /** Whether `close()` was called or the worker stopped. */
-  get closed(): boolean
-  /** Events delivered and not completed yet. */
-  get inFlight(): number
-  get maxInFlight(): number
-}
-
 /** Why a retry should wait. */
 export type BackoffKind = 'server_requested' | 'rate_limit' | 'service_unavailable' | 'custom'
 
@@ -127,11 +116,17 @@ export interface DispatchMetrics {
   failedCount: number
   /** Events failed as retryable `ffi_timeout` because no completion came in time. */
   timedOutCount: number
-  /** Whether any in-flight event is older than the starvation threshold. */
+  /**
+   * Whether a claimed step (in a handler, or waiting for JS to take it) is
+   * older than the starvation threshold.
+   */
   starvationDetected: boolean
+  /** How many claimed steps are older than the starvation threshold. */
   starvingEventCount: number
-  /** Age of the oldest in-flight event in milliseconds (absent when none). */
+  /** Age in milliseconds of the oldest claimed step not completed (absent when none). */
   oldestPendingAgeMs?: number
+  /** Most steps this worker holds claimed at once (`maxClaimedSteps`). */
+  maxClaimedSteps: number
 }
 
 /** Tuning of the dispatch channel between the Rust worker and JS handlers. */
@@ -168,6 +163,8 @@ export interface HealthReport {
   /** True when the addon works and, if a worker runs, its core is running. */
   healthy: boolean
   workerRunning: boolean
+  /** Whether the worker's database sessions work (false while it is unreachable, or with no worker). */
+  databaseReachable: boolean
   workerCoreStatus: string
   version: string
   message: string
@@ -175,6 +172,12 @@ export interface HealthReport {
 
 /** Whether a worker is running in this process. */
 export declare function isWorkerRunning(): boolean
+
+/**
+ * Reads and checks the task templates of a folder, as `bootstrapWorker` does
+ * before it starts: for start-up checks (every callable has a handler).
+ */
+export declare function loadTaskTemplates(templatePath: string): Array<TemplateInfo>
 
 /** Writes a debug line into the worker's log. */
 export declare function logDebug(message: string, fields?: Record<string, unknown> | undefined | null): void
@@ -196,6 +199,23 @@ export declare function logWarn(message: string, fields?: Record<string, unknown
  * Returns an empty array when none is pending.
  */
 export declare function pollStepEvents(max?: number | undefined | null): Array<StepEvent>
+
+/** How steps claimed by a worker process that died are brought back. */
+export interface RecoveryOptions {
+  /**
+   * Off only for databases where the worker may not create its
+   * `tasker_worker_js` schema and trigger (default true).
+   */
+  enabled?: boolean
+  /**
+   * A worker whose database session is gone and whose heartbeat is older
+   * than this is dead: its claimed steps are failed as retryable (default
+   * 15000 ms, 3000..=600000).
+   */
+  staleAfterMs?: number
+  /** How often each worker looks for dead workers' steps (default 5000 ms, 500..=300000). */
+  sweepIntervalMs?: number
+}
 
 /** Retry policy of a step definition. */
 export interface RetryPolicy {
@@ -270,6 +290,20 @@ export interface StepEvent {
   stepDefinition: StepDefinitionInfo
   /** Results of the steps this one depends on, keyed by step name. */
   dependencyResults: Record<string, DependencyResult>
+}
+
+/**
+ * A push subscription: events flow to the callback until `close()`. A plain
+ * object: its method and getters work whatever `this` is.
+ */
+export interface StepEventSubscription {
+  /** Stops delivery. Events already delivered can still be completed. */
+  close: () => void
+  /** Whether `close()` was called or the worker stopped. */
+  readonly closed: boolean
+  /** Events delivered and not completed yet. */
+  readonly inFlight: number
+  readonly maxInFlight: number
 }
 
 /** Error details of a failed step. */
@@ -348,6 +382,27 @@ export interface TaskInfo {
   updatedAt: string
 }
 
+/** A task template as `loadTaskTemplates` reports it. */
+export interface TemplateInfo {
+  /** The YAML file it came from. */
+  file: string
+  namespace: string
+  name: string
+  version: string
+  steps: Array<TemplateStepInfo>
+}
+
+/** A step of a template and the handler it names. */
+export interface TemplateStepInfo {
+  name: string
+  /** `handler.callable`: the key a handler is registered under. */
+  callable: string
+  /** `handler.method`, if the template names one. */
+  method?: string
+  /** `handler.resolver`, if the template names one. */
+  resolver?: string
+}
+
 /**
  * Stops claiming new steps; in-flight steps can still be completed. Returns
  * at once; the transition finishes in the background (see the async form).
@@ -382,7 +437,10 @@ export interface WorkerConfig {
   templatePath?: string
   /** `test`, `development` or `production` (default: `TASKER_ENV`, else `development`). */
   environment?: string
-  /** `error`, `warn`, `info`, `debug` or `trace` (default: `RUST_LOG`, else `warn`). */
+  /**
+   * `error`, `warn`, `info`, `debug` or `trace`, or a filter with per-target
+   * levels such as `warn,sqlx::query=warn` (default: `RUST_LOG`, else `warn`).
+   */
   logLevel?: string
   /** Identifier reported to the orchestration (default: `TASKER_WORKER_ID`, else generated). */
   workerId?: string
@@ -392,6 +450,14 @@ export interface WorkerConfig {
   databaseMaxConnections?: number
   /** Dispatch channel tuning. */
   dispatch?: DispatchTuning
+  /**
+   * Most steps this worker holds claimed at once (running in a handler or
+   * waiting for one, 1..=10000). The rest stay in the queue for other
+   * workers. Default: the push subscription's `maxInFlight`, else 10.
+   */
+  maxClaimedSteps?: number
+  /** Crash recovery of claimed steps (on by default). */
+  recovery?: RecoveryOptions
 }
 
 /** Answer of `getWorkerStatus`. */

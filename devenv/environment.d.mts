@@ -25,6 +25,10 @@ export interface Environment {
   orchestrationUrl: string;
   client: OrchestrationClient;
   orchestrationLogs(): string;
+  /** Stops the database server (data and port kept). */
+  stopDatabase(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  startDatabase(): Promise<void>;
   stop(): Promise<void>;
 }
 export declare function startEnvironment(options?: { orchestration?: boolean; log?: (message: string) => void; logLevel?: string }): Promise<Environment>;

@@ -35,7 +35,8 @@ export function uniqueNamespace(prefix) {
 
 /**
  * Starts PostgreSQL (and, unless `orchestration: false`, the orchestration
- * server). Resolves to { databaseUrl, adminUrl, orchestrationUrl, client, stop }.
+ * server). Resolves to { databaseUrl, adminUrl, orchestrationUrl, client,
+ * stopDatabase, startDatabase, stop }.
  */
 export async function startEnvironment({ orchestration = true, log = () => {}, logLevel = 'warn' } = {}) {
   const started = [];
@@ -67,6 +68,9 @@ export async function startEnvironment({ orchestration = true, log = () => {}, l
     return {
       databaseUrl,
       adminUrl: pg.adminUrl,
+      // Stop and start the database server (same port and data): outage tests.
+      stopDatabase: pg.stopServer,
+      startDatabase: pg.startServer,
       orchestrationUrl,
       client: orchestrationUrl ? new OrchestrationClient(orchestrationUrl) : undefined,
       orchestrationLogs,

@@ -46,7 +46,7 @@ async function usableHome(log) {
   }
 }
 
-/** Starts PostgreSQL; resolves to { port, adminUrl, stop() }. */
+/** Starts PostgreSQL; resolves to { port, adminUrl, stop(), stopServer(), startServer() }. */
 export async function startPostgres({ log = () => {} } = {}) {
   const home = await usableHome(log);
   await installPgmqExtension(join(home, 'share', 'postgresql', 'extension'), log);
@@ -80,22 +80,33 @@ export async function startPostgres({ log = () => {} } = {}) {
     '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
     '-c', 'max_connections=300', '-c', 'shared_buffers=64MB',
   ]);
-  const child = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const dismissSentinel = guardAgainstAbandonment(child.pid, [dir], 'SIGINT');
-  const stop = async () => {
-    await stopChild(child, 'SIGINT', 20000);
+  // One server process at a time; `stopServer`/`startServer` restart it on
+  // the same port and data (for database-outage tests).
+  let child;
+  let dismissSentinel = () => {};
+  const startServer = async () => {
+    child = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    dismissSentinel = guardAgainstAbandonment(child.pid, [dir], 'SIGINT');
+    await waitForOutput(child, /database system is ready to accept connections/, 60000, 'PostgreSQL');
+    // Keep draining its output so the server never blocks on a full pipe.
+    child.stdout.resume();
+    child.stderr.resume();
+  };
+  const stopServer = async () => {
+    if (child) await stopChild(child, 'SIGINT', 20000);
     dismissSentinel();
+    child = undefined;
+  };
+  const stop = async () => {
+    await stopServer();
     removeDir(dir);
   };
   try {
-    await waitForOutput(child, /database system is ready to accept connections/, 60000, 'PostgreSQL');
+    await startServer();
   } catch (e) {
     await stop();
     throw e;
   }
-  // Keep draining its output so the server never blocks on a full pipe.
-  child.stdout.resume();
-  child.stderr.resume();
   log(`PostgreSQL listening on 127.0.0.1:${port} (data in ${dataDir})`);
-  return { port, adminUrl: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, password, stop };
+  return { port, adminUrl: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`, password, stop, stopServer, startServer };
 }

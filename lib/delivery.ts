@@ -16,4 +16,4 @@ export interface StepEventSource {
   isRunning(): boolean;
 }
 
-export const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+export { thrownToError as asError } from './handler';

@@ -139,9 +139,31 @@ function stackLines(error: Error): string[] | undefined {
   return error.stack?.split('\n').slice(1, 20).map((l) => l.trim());
 }
 
+/**
+ * A thrown non-Error as an Error with a meaningful message: a string is the
+ * message; anything else is summarised with its type (`undefined`, `null`,
+ * `number 42`, `object {"code":7}`, `Map`, ...).
+ */
+export function thrownToError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown || 'an empty string was thrown');
+  if (thrown === undefined || thrown === null) return new Error(`${thrown} was thrown`);
+  let summary: string;
+  try {
+    const json = JSON.stringify(thrown);
+    const kind = typeof thrown === 'object' ? (thrown as object).constructor?.name || 'object' : typeof thrown;
+    summary = json === undefined ? String(thrown) : `${kind} ${json.length > 500 ? `${json.slice(0, 500)}…` : json}`;
+  } catch {
+    summary = Object.prototype.toString.call(thrown);
+  }
+  const error = new Error(`a non-Error was thrown: ${summary}`, { cause: thrown });
+  error.name = 'NonErrorThrown';
+  return error;
+}
+
 /** The completion for a thrown value: PermanentError → permanent, anything else → retryable. */
 export function failureCompletion(thrown: unknown): StepCompletion {
-  const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+  const error = thrownToError(thrown);
   const options: FailureOptions = (error as RetryableError | PermanentError).options ?? {};
   const permanent = error instanceof PermanentError;
   const completion: StepCompletion = {

@@ -127,7 +127,14 @@ export class Worker {
   async start(): Promise<BootstrapResult> {
     if (this.source) throw new Error('Worker.start: already started');
     if (this.handlers.size === 0) throw new Error('Worker.start: register at least one handler first');
-    const result = await this.runtime.bootstrapWorker(this.options.config);
+    const mode = this.options.delivery ?? 'push';
+    // Claims follow what the handlers can run: push delivery sets the limit
+    // from maxInFlight; in poll mode it is given here.
+    const config =
+      mode === 'poll' && this.options.config.maxClaimedSteps == null
+        ? { ...this.options.config, maxClaimedSteps: this.concurrency }
+        : this.options.config;
+    const result = await this.runtime.bootstrapWorker(config);
     if (result.status !== 'started') {
       throw new Error(`Worker.start: ${result.message} (another worker already runs in this process)`);
     }
@@ -137,7 +144,6 @@ export class Worker {
       onError: (error: Error) => this.events.publish(EventNames.POLLER_ERROR, { error }),
       onMetrics: (metrics: DeliveryMetrics) => this.events.publish(EventNames.POLLER_METRICS, metrics),
     };
-    const mode = this.options.delivery ?? 'push';
     this.source =
       mode === 'push'
         ? new PushDelivery(this.runtime, { ...callbacks, maxInFlight: this.concurrency })

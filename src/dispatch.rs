@@ -1,13 +1,14 @@
 //! The dispatch channel between the Rust worker and JS handlers.
 //!
 //! Wraps a step source (in a worker, tasker-worker's `FfiDispatchChannel`,
-//! which owns the pending-event table, completion timeouts and starvation
-//! detection) and adds what JS needs:
-//! the step of each delivered event (so results need not repeat it), counters
-//! for every way an event leaves, and a count of claimed steps still waiting
-//! in the channel. Poll and push delivery both go through here.
+//! which owns the pending-event table and completion timeouts) and adds what
+//! JS needs: the step of each delivered event (so results need not repeat
+//! it), counters for every way an event leaves, how many claimed steps wait
+//! in the channel (its length, read where the event is taken: no forwarding
+//! task), admission of new claims (src/admission.rs) and starvation reports
+//! (src/starvation.rs). Poll and push delivery both go through here.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,9 +19,11 @@ use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use uuid::Uuid;
 
+use crate::admission::Admission;
 use crate::conversions::event::StepEvent;
 use crate::conversions::result::{bridge_failure, to_step_execution_result, StepCompletion};
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
+use crate::starvation::{self, Report};
 use crate::step_source::StepSource;
 
 /// Counters of the dispatch channel, from `getFfiDispatchMetrics()`.
@@ -37,11 +40,15 @@ pub struct DispatchMetrics {
     pub failed_count: f64,
     /// Events failed as retryable `ffi_timeout` because no completion came in time.
     pub timed_out_count: f64,
-    /// Whether any in-flight event is older than the starvation threshold.
+    /// Whether a claimed step (in a handler, or waiting for JS to take it) is
+    /// older than the starvation threshold.
     pub starvation_detected: bool,
+    /// How many claimed steps are older than the starvation threshold.
     pub starving_event_count: u32,
-    /// Age of the oldest in-flight event in milliseconds (absent when none).
+    /// Age in milliseconds of the oldest claimed step not completed (absent when none).
     pub oldest_pending_age_ms: Option<f64>,
+    /// Most steps this worker holds claimed at once (`maxClaimedSteps`).
+    pub max_claimed_steps: u32,
 }
 
 /// An event JS has taken and not completed yet.
@@ -52,11 +59,24 @@ struct InFlight {
     _slot: Option<OwnedSemaphorePermit>,
 }
 
+/// The length of the channel claimed steps wait in.
+pub type WaitingCount = Box<dyn Fn() -> usize + Send + Sync>;
+
+/// How many messages a channel holds, from one of its senders.
+pub fn channel_length<M: Send + 'static>(sender: mpsc::Sender<M>) -> WaitingCount {
+    Box::new(move || sender.max_capacity() - sender.capacity())
+}
+
 pub struct Dispatch {
     channel: Box<dyn StepSource>,
     completion_timeout: Duration,
+    starvation_threshold: Duration,
     in_flight: DashMap<Uuid, InFlight>,
-    waiting: Arc<AtomicI64>,
+    waiting: WaitingCount,
+    pub admission: Admission,
+    /// Steps whose result left for tasker-worker, and when (kept a while, for
+    /// crash recovery to tell a result in transit from a lost one).
+    settled: DashMap<Uuid, Instant>,
     /// A clone of the completion sender, to see when queued results are sent.
     completion_probe: mpsc::Sender<StepExecutionResult>,
     completed: AtomicU64,
@@ -64,40 +84,27 @@ pub struct Dispatch {
     timed_out: AtomicU64,
 }
 
-/// Moves claimed steps from the worker's dispatch receiver into the channel JS
-/// reads, counting them so `pendingCount` shows the backlog.
-pub fn spawn_counting_forwarder<M: Send + 'static>(
-    runtime: &tokio::runtime::Handle,
-    mut source: mpsc::Receiver<M>,
-    capacity: usize,
-) -> (mpsc::Receiver<M>, Arc<AtomicI64>) {
-    let (sink, receiver) = mpsc::channel(capacity.max(1));
-    let waiting = Arc::new(AtomicI64::new(0));
-    let counter = waiting.clone();
-    runtime.spawn(async move {
-        while let Some(message) = source.recv().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            if sink.send(message).await.is_err() {
-                counter.fetch_sub(1, Ordering::SeqCst);
-                break;
-            }
-        }
-    });
-    (receiver, waiting)
-}
+/// How long `settled` remembers a step.
+const SETTLED_MEMORY: Duration = Duration::from_secs(600);
 
 impl Dispatch {
+    /// `limit`: `maxClaimedSteps` when given (else the default, following a push subscription).
     pub fn new(
         channel: Box<dyn StepSource>,
-        waiting: Arc<AtomicI64>,
+        waiting: WaitingCount,
         completion_probe: mpsc::Sender<StepExecutionResult>,
         completion_timeout: Duration,
+        starvation_threshold: Duration,
+        limit: Option<usize>,
     ) -> Self {
         Self {
             channel,
             completion_timeout,
+            starvation_threshold,
             in_flight: DashMap::new(),
             waiting,
+            admission: Admission::new(limit),
+            settled: DashMap::new(),
             completion_probe,
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -105,17 +112,51 @@ impl Dispatch {
         }
     }
 
+    /// Starts the task that fails overdue events and reports starvation, in
+    /// both delivery modes; it ends when `stopped` changes.
+    pub fn start_monitor(self: &Arc<Self>, runtime: &tokio::runtime::Handle, stopped: tokio::sync::watch::Receiver<bool>) {
+        runtime.spawn(starvation::monitor(self.clone(), self.starvation_threshold, stopped));
+    }
+
     fn track(&self, event: &tasker_worker::worker::FfiStepEvent, slot: Option<OwnedSemaphorePermit>) -> StepEvent {
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // In flight first, then off the request list: never uncounted.
         self.in_flight.insert(
             event.event_id,
             InFlight { step_uuid: event.step_uuid, taken_at: Instant::now(), _slot: slot },
         );
+        self.admission.taken(event.step_uuid);
         StepEvent::from(event)
+    }
+
+    /// An event left (completed, failed, timed out, yielded): room for a new claim.
+    fn left(&self, event_id: Uuid) {
+        if let Some((_, e)) = self.in_flight.remove(&event_id) {
+            self.settled.insert(e.step_uuid, Instant::now());
+        }
+        self.admission.notify();
+    }
+
+    /// How many more steps may be claimed now.
+    pub fn room(&self) -> usize {
+        self.admission.room(self.in_flight.len())
+    }
+
+    /// Whether the step is somewhere on its way through this worker (asked to
+    /// be claimed, waiting, in a handler) or its result left less than `within` ago.
+    pub fn accounts_for(&self, step_uuid: Uuid, within: Duration) -> bool {
+        self.admission.is_pending(step_uuid)
+            || self.in_flight.iter().any(|e| e.step_uuid == step_uuid)
+            || self.settled.get(&step_uuid).is_some_and(|at| at.elapsed() < within)
+    }
+
+    /// Whether results handed to tasker-worker are still queued for storing.
+    pub fn results_queued(&self) -> bool {
+        self.completion_probe.capacity() < self.completion_probe.max_capacity()
     }
 
     /// Takes up to `max` events without waiting.
     pub fn poll(&self, max: usize) -> Vec<StepEvent> {
+        self.admission.polled();
         let mut events = Vec::new();
         while events.len() < max {
             match self.channel.poll() {
@@ -152,7 +193,7 @@ impl Dispatch {
     }
 
     fn settle(&self, event_id: Uuid, success: bool, accepted: bool) -> BridgeResult<()> {
-        self.in_flight.remove(&event_id);
+        self.left(event_id);
         if !accepted {
             return Err(BridgeError::new(
                 ErrorCode::ChannelClosed,
@@ -201,7 +242,7 @@ impl Dispatch {
         }
         let ok = self.channel.checkpoint_yield(id, data);
         // Either way the event has left: a continuation or a retry follows.
-        self.in_flight.remove(&id);
+        self.left(id);
         if ok {
             Ok(())
         } else {
@@ -217,7 +258,12 @@ impl Dispatch {
         let count = self.channel.cleanup_timeouts();
         // Our taken_at is never earlier than the channel's, so anything we see
         // as overdue the channel has already failed.
-        self.in_flight.retain(|_, e| e.taken_at.elapsed() <= self.completion_timeout);
+        let overdue: Vec<Uuid> =
+            self.in_flight.iter().filter(|e| e.taken_at.elapsed() > self.completion_timeout).map(|e| *e.key()).collect();
+        for id in overdue {
+            self.left(id);
+        }
+        self.settled.retain(|_, at| at.elapsed() < SETTLED_MEMORY);
         self.timed_out.fetch_add(count as u64, Ordering::SeqCst);
         count as u32
     }
@@ -243,26 +289,45 @@ impl Dispatch {
     /// completion processor), at most `limit`.
     pub async fn wait_for_completions_sent(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
-        while self.completion_probe.capacity() < self.completion_probe.max_capacity() && Instant::now() < deadline {
+        while self.results_queued() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
+    /// Claimed steps older than `threshold`, in handlers and waiting for JS.
+    pub fn starvation(&self, threshold: Duration) -> Report {
+        let in_flight: Vec<Duration> = self.in_flight.iter().map(|e| e.taken_at.elapsed()).collect();
+        let waiting = self.admission.waiting_ages((self.waiting)());
+        Report::of(in_flight.into_iter(), waiting.into_iter(), threshold)
+    }
+
+    /// Logs the current starvation picture once (the monitor logs on its own).
     pub fn check_starvation_warnings(&self) {
-        self.channel.check_starvation_warnings();
+        let report = self.starvation(self.starvation_threshold);
+        if report.starving() > 0 {
+            tracing::warn!(
+                target: "tasker_worker_js",
+                in_handlers = report.in_handlers,
+                waiting = report.waiting,
+                oldest_ms = report.oldest.unwrap_or_default().as_millis() as u64,
+                "claimed steps older than the starvation threshold ({} ms)",
+                self.starvation_threshold.as_millis()
+            );
+        }
     }
 
     pub fn metrics(&self) -> DispatchMetrics {
-        let m = self.channel.metrics();
+        let report = self.starvation(self.starvation_threshold);
         DispatchMetrics {
-            pending_count: self.waiting.load(Ordering::SeqCst).max(0) as u32,
-            in_flight_count: m.pending_count as u32,
+            pending_count: (self.waiting)() as u32,
+            in_flight_count: self.in_flight.len() as u32,
             completed_count: self.completed.load(Ordering::SeqCst) as f64,
             failed_count: self.failed.load(Ordering::SeqCst) as f64,
             timed_out_count: self.timed_out.load(Ordering::SeqCst) as f64,
-            starvation_detected: m.starvation_detected,
-            starving_event_count: m.starving_event_count as u32,
-            oldest_pending_age_ms: m.oldest_pending_age_ms.map(|v| v as f64),
+            starvation_detected: report.starving() > 0,
+            starving_event_count: report.starving() as u32,
+            oldest_pending_age_ms: report.oldest.map(|d| d.as_secs_f64() * 1000.0),
+            max_claimed_steps: self.admission.limit() as u32,
         }
     }
 }

@@ -82,6 +82,36 @@ impl From<napi::Status> for ErrorCode {
 pub struct BridgeError {
     pub code: ErrorCode,
     pub message: String,
+    /// The JS value thrown while the argument was read (a getter, a Proxy),
+    /// kept as the JS error's `cause`.
+    pub cause: Option<JsCause>,
+}
+
+/// A JS value held as an error cause (a reference into the JS heap).
+pub struct JsCause(napi::Error);
+
+impl JsCause {
+    pub fn new(error: napi::Error) -> Self {
+        Self(error)
+    }
+}
+
+impl fmt::Debug for JsCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JsCause({})", self.0.reason)
+    }
+}
+
+impl Clone for JsCause {
+    fn clone(&self) -> Self {
+        Self(self.0.try_clone().unwrap_or_else(|_| napi::Error::new(napi::Status::GenericFailure, self.0.reason.clone())))
+    }
+}
+
+impl PartialEq for JsCause {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.reason == other.0.reason
+    }
 }
 
 impl BridgeError {
@@ -89,7 +119,13 @@ impl BridgeError {
         Self {
             code,
             message: message.into(),
+            cause: None,
         }
+    }
+
+    pub fn with_cause(mut self, cause: JsCause) -> Self {
+        self.cause = Some(cause);
+        self
     }
 
     /// An invalid argument, naming the field at fault.
@@ -119,7 +155,11 @@ impl std::error::Error for BridgeError {}
 
 impl From<BridgeError> for napi::Error<ErrorCode> {
     fn from(err: BridgeError) -> Self {
-        napi::Error::new(err.code, err.message)
+        let mut error = napi::Error::new(err.code, err.message);
+        if let Some(JsCause(cause)) = err.cause {
+            error.set_cause(cause);
+        }
+        error
     }
 }
 

@@ -6,14 +6,17 @@
 // keep the lint, and scripts/build.sh fails on any warning.
 #![cfg_attr(test, allow(dead_code))]
 
+mod admission;
 mod api;
 // Benchmark-only exports (`bench` namespace), compiled in only by `npm run
 // bench` (cargo feature `bench`): the shipped addon carries none of it.
 #[cfg(feature = "bench")]
 #[path = "../bench/addon/mod.rs"]
 mod bench;
+mod claiming;
 mod config;
 mod conversions;
+mod db_health;
 mod dispatch;
 mod error;
 #[cfg(any(test, feature = "bench"))]
@@ -21,7 +24,10 @@ mod fixtures;
 mod logging;
 mod promise;
 mod push;
+mod recovery;
+mod starvation;
 mod step_source;
+mod templates;
 mod worker;
 
 use napi_derive::napi;
@@ -38,6 +44,8 @@ pub struct HealthReport {
     /// True when the addon works and, if a worker runs, its core is running.
     pub healthy: bool,
     pub worker_running: bool,
+    /// Whether the worker's database sessions work (false while it is unreachable, or with no worker).
+    pub database_reachable: bool,
     pub worker_core_status: String,
     pub version: String,
     pub message: String,
@@ -52,17 +60,28 @@ pub fn health_check() -> napi::Result<HealthReport, error::ErrorCode> {
             Err(_) => HealthReport {
                 healthy: true,
                 worker_running: false,
+                database_reachable: false,
                 worker_core_status: "not_running".into(),
                 version,
                 message: "addon loaded; no worker is running".into(),
             },
             Ok(w) => {
+                let database = w.health.problem();
                 let status = w.handle.clone().block_on(worker::status_of(w));
-                let healthy = status.worker_core_status == "running" || status.graceful_shutdown;
+                let core_ok = status.worker_core_status == "running" || status.graceful_shutdown;
+                let worker_id = status.worker_id.unwrap_or_default();
+                let message = match &database {
+                    None => format!("worker {worker_id} is {}", status.worker_core_status),
+                    Some((down_for, error)) => format!(
+                        "worker {worker_id} cannot reach its database for {} s ({error}); steps resume by themselves when it answers",
+                        down_for.as_secs()
+                    ),
+                };
                 HealthReport {
-                    healthy,
+                    healthy: core_ok && database.is_none(),
                     worker_running: true,
-                    message: format!("worker {} is {}", status.worker_id.unwrap_or_default(), status.worker_core_status),
+                    database_reachable: database.is_none(),
+                    message,
                     worker_core_status: status.worker_core_status,
                     version,
                 }

@@ -18,10 +18,27 @@ use crate::error::{guard, BridgeError, ErrorCode};
 static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 static LEVEL: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 
+/// The filter for a level: a bare level also hides sqlx's per-statement
+/// logs below `error` (tasker-worker's queue readers long-poll for 5 s by
+/// design, which sqlx would report as a slow statement every few seconds),
+/// and tasker-worker's own queue readers, which watch this worker's empty
+/// `twjs_*` queues (src/claiming.rs reads the real ones, and reports a
+/// database outage once, rate-limited). A full filter
+/// (`warn,sqlx::query=warn`) is used as given: that is how an operator sees
+/// slow statements.
+pub fn directive(level: &str) -> String {
+    if level.contains('=') || level.contains(',') {
+        level.to_string()
+    } else {
+        format!("{level},sqlx::query=error,tasker_worker::worker::worker_queues=off")
+    }
+}
+
 /// Installs the subscriber once, or changes its level on later calls.
 pub fn init(level: &str) {
-    *LEVEL.lock().unwrap_or_else(|p| p.into_inner()) = level.to_string();
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let level = directive(level);
+    *LEVEL.lock().unwrap_or_else(|p| p.into_inner()) = level.clone();
+    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("warn,sqlx::query=error"));
     if let Some(handle) = FILTER.get() {
         let _ = handle.reload(filter);
         return;
@@ -145,6 +162,13 @@ mod tests {
             ("ctx".to_string(), json!({"a": 1})),
         ]);
         assert_eq!(render_fields(&fields).unwrap(), r#"attempt=2 ctx={"a":1} ok=true step="ship""#);
+    }
+
+    #[test]
+    fn bare_levels_hide_statement_logs_and_filters_are_kept() {
+        assert_eq!(directive("warn"), "warn,sqlx::query=error,tasker_worker::worker::worker_queues=off");
+        assert_eq!(directive("warn,sqlx::query=warn"), "warn,sqlx::query=warn");
+        assert_eq!(directive("tasker_worker=debug"), "tasker_worker=debug");
     }
 
     #[test]

@@ -6,56 +6,99 @@
 //! Error carrying our `code` is created.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use futures::FutureExt;
 use napi::bindgen_prelude::*;
-use napi::{Env, JsError};
+use napi::{Env, JsDeferred, JsError};
 
-use crate::error::{panic_error, BridgeError, BridgeResult};
+use crate::error::{panic_error, BridgeError, BridgeResult, ErrorCode};
 
 type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
 
-/// A JS Error with `code` set, as a napi error that rejects with that object.
-fn coded(env: &Env, err: BridgeError) -> napi::Error {
-    let raw = unsafe { JsError::from(napi::Error::new(err.code, err.message.clone())).into_value(env.raw()) };
+/// A JS Error with `code` set (and `cause`, if any), as a napi error that
+/// throws or rejects with that object.
+pub fn coded(env: &Env, err: BridgeError) -> napi::Error {
+    let text = err.to_string();
+    let raw = unsafe { JsError::from(napi::Error::<ErrorCode>::from(err)).into_value(env.raw()) };
     if raw.is_null() {
-        return napi::Error::new(Status::GenericFailure, err.to_string());
+        return napi::Error::new(Status::GenericFailure, text);
     }
     match unsafe { Unknown::from_napi_value(env.raw(), raw) } {
         Ok(value) => napi::Error::from(value),
-        Err(_) => napi::Error::new(Status::GenericFailure, err.to_string()),
+        Err(_) => napi::Error::new(Status::GenericFailure, text),
     }
 }
 
+/// The body of a Promise-returning export, under the panic guard: an error
+/// or a panic while checking the arguments (or starting the work) becomes a
+/// rejected Promise with a coded error, never a throw or an abort.
+pub fn guarded<'env>(env: &'env Env, body: impl FnOnce() -> BridgeResult<Object<'env>>) -> napi::Result<Object<'env>> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(promise)) => Ok(promise),
+        Ok(Err(e)) => rejected(env, e),
+        Err(panic) => rejected(env, panic_error(panic)),
+    }
+}
+
+/// A Promise's settle side that rejects if it is dropped unsettled (its task
+/// was never run: the runtime it was spawned on had shut down).
+struct Pending<T: ToNapiValue + Send + 'static>(Option<JsDeferred<T, Settle<T>>>);
+
+impl<T: ToNapiValue + Send + 'static> Pending<T> {
+    fn settle(mut self, outcome: BridgeResult<T>) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(settle(outcome));
+        }
+    }
+}
+
+impl<T: ToNapiValue + Send + 'static> Drop for Pending<T> {
+    fn drop(&mut self) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(settle(Err(BridgeError::new(
+                ErrorCode::ChannelClosed,
+                "the worker (or harness) stopped before this call could finish",
+            ))));
+        }
+    }
+}
+
+fn deferred<'env, T: ToNapiValue + Send + 'static>(env: &'env Env) -> BridgeResult<(Pending<T>, Object<'env>)> {
+    let (deferred, promise) = env
+        .create_deferred::<T, Settle<T>>()
+        .map_err(|e| BridgeError::internal(format!("could not create a Promise: {}", e.reason)))?;
+    Ok((Pending(Some(deferred)), promise))
+}
+
 /// Runs `work` on `runtime` and returns a Promise of its result.
-pub fn spawn_on<'env, T, F>(env: &'env Env, runtime: &tokio::runtime::Handle, work: F) -> napi::Result<Object<'env>>
+pub fn spawn_on<'env, T, F>(env: &'env Env, runtime: &tokio::runtime::Handle, work: F) -> BridgeResult<Object<'env>>
 where
     T: ToNapiValue + Send + 'static,
     F: Future<Output = BridgeResult<T>> + Send + 'static,
 {
-    let (deferred, promise) = env.create_deferred::<T, Settle<T>>()?;
+    let (pending, promise) = deferred::<T>(env)?;
     runtime.spawn(async move {
         let outcome = AssertUnwindSafe(work).catch_unwind().await.unwrap_or_else(|p| Err(panic_error(p)));
-        deferred.resolve(settle(outcome));
+        pending.settle(outcome);
     });
     Ok(promise)
 }
 
 /// Runs blocking `work` on a new thread and returns a Promise of its result.
-pub fn spawn_thread<'env, T, F>(env: &'env Env, name: &str, work: F) -> napi::Result<Object<'env>>
+pub fn spawn_thread<'env, T, F>(env: &'env Env, name: &str, work: F) -> BridgeResult<Object<'env>>
 where
     T: ToNapiValue + Send + 'static,
     F: FnOnce() -> BridgeResult<T> + Send + 'static,
 {
-    let (deferred, promise) = env.create_deferred::<T, Settle<T>>()?;
+    let (pending, promise) = deferred::<T>(env)?;
     std::thread::Builder::new()
         .name(name.to_string())
         .spawn(move || {
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|p| Err(panic_error(p)));
-            deferred.resolve(settle(outcome));
+            pending.settle(outcome);
         })
-        .map_err(|e| napi::Error::new(Status::GenericFailure, format!("could not start a thread: {e}")))?;
+        .map_err(|e| BridgeError::internal(format!("could not start a thread: {e}")))?;
     Ok(promise)
 }
 

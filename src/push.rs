@@ -27,9 +27,6 @@ pub struct SubscribeOptions {
 
 pub type StepEventCallback = ThreadsafeFunction<StepEvent, UnknownReturnValue, StepEvent, Status, false>;
 
-/// How often the push task fails overdue events and warns about starving ones.
-const MAINTENANCE_EVERY: Duration = Duration::from_millis(500);
-const STARVATION_CHECK_EVERY: u32 = 20;
 const WAIT_SLICE: Duration = Duration::from_millis(250);
 
 pub struct PushState {
@@ -78,8 +75,7 @@ pub fn start(
         stop,
         closed: AtomicBool::new(false),
     });
-    runtime.spawn(deliver(dispatch.clone(), callback, state.slots.clone(), stopped.clone()));
-    runtime.spawn(maintain(dispatch, stopped));
+    runtime.spawn(deliver(dispatch, callback, state.slots.clone(), stopped));
     state
 }
 
@@ -130,22 +126,6 @@ fn fail_event(dispatch: &Dispatch, event_id: &str, message: String, error_type: 
     if let Ok(id) = parse_event_id(event_id) {
         if let Err(e) = dispatch.fail_retryable(id, message, error_type) {
             tracing::warn!(target: "tasker_worker_js", event_id, error = %e, "could not fail an undeliverable event");
-        }
-    }
-}
-
-async fn maintain(dispatch: Arc<Dispatch>, mut stopped: watch::Receiver<bool>) {
-    let mut ticks: u32 = 0;
-    let mut interval = tokio::time::interval(MAINTENANCE_EVERY);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            _ = stopped.changed() => break,
-        }
-        dispatch.cleanup_timeouts();
-        ticks = ticks.wrapping_add(1);
-        if ticks % STARVATION_CHECK_EVERY == 0 {
-            dispatch.check_starvation_warnings();
         }
     }
 }

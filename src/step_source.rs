@@ -1,15 +1,17 @@
 //! Where the dispatch channel takes claimed steps from and sends results to.
 //!
-//! A worker uses tasker-worker's `FfiDispatchChannel`. The benchmarks use a
-//! synthetic source with the same contract (tasker's dispatch message cannot
-//! be built outside tasker-worker), so everything above it is the real path.
+//! A worker uses tasker-worker's `FfiDispatchChannel` (not its starvation
+//! check or metrics: src/starvation.rs also sees steps waiting for JS). The
+//! benchmarks use a synthetic source with the same contract (tasker's
+//! dispatch message cannot be built outside tasker-worker), so everything
+//! above it is the real path.
 
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use tasker_shared::messaging::StepExecutionResult;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
-use tasker_worker::worker::{FfiDispatchChannel, FfiDispatchMetrics, FfiStepEvent};
+use tasker_worker::worker::{FfiDispatchChannel, FfiStepEvent};
 use uuid::Uuid;
 
 pub trait StepSource: Send + Sync + 'static {
@@ -23,8 +25,6 @@ pub trait StepSource: Send + Sync + 'static {
     fn checkpoint_yield(&self, event_id: Uuid, data: CheckpointYieldData) -> bool;
     /// Fails pending events whose completion is overdue; returns how many.
     fn cleanup_timeouts(&self) -> usize;
-    fn check_starvation_warnings(&self);
-    fn metrics(&self) -> FfiDispatchMetrics;
 }
 
 impl StepSource for FfiDispatchChannel {
@@ -45,11 +45,5 @@ impl StepSource for FfiDispatchChannel {
     }
     fn cleanup_timeouts(&self) -> usize {
         FfiDispatchChannel::cleanup_timeouts(self)
-    }
-    fn check_starvation_warnings(&self) {
-        FfiDispatchChannel::check_starvation_warnings(self)
-    }
-    fn metrics(&self) -> FfiDispatchMetrics {
-        FfiDispatchChannel::metrics(self)
     }
 }

@@ -1,7 +1,9 @@
 // Every export of the addon exists, and misuse without a running worker or
 // with bad input gives a coded error (never a crash). No database needed.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { expectCode, native } from '../helpers/native.mjs';
@@ -12,7 +14,7 @@ const EXPORTS = [
   'transitionToGracefulShutdown', 'transitionToGracefulShutdownAsync', 'pollStepEvents', 'completeStepEvent',
   'completeStepEventAsync', 'tryCompleteStepEvent', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'getFfiDispatchMetrics',
   'checkStarvationWarnings', 'cleanupTimeouts', 'logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace',
-  'setLogLevel', 'getVersion', 'healthCheck', 'StepEventSubscription',
+  'setLogLevel', 'getVersion', 'healthCheck', 'loadTaskTemplates',
 ];
 const EVENT_ID = '0190a3b2-0000-7000-8000-00000000000a';
 
@@ -78,6 +80,36 @@ describe('addon surface', () => {
     for (const [config, pattern] of cases) {
       await expectCode(() => native.bootstrapWorker(config), 'INVALID_ARGUMENT', pattern);
       await expectCode(() => native.bootstrapWorkerAsync(config), 'INVALID_ARGUMENT', pattern);
+    }
+  });
+
+  test('template mistakes fail fast, naming the file, the YAML problem or the namespace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tasker-templates-'));
+    try {
+      const templatePath = new URL('../../devenv/templates/single.yaml', import.meta.url).pathname;
+      writeFileSync(join(dir, 'good.yaml'), readFileSync(templatePath, 'utf8').replaceAll('{{namespace}}', 'shop'));
+      // An unreachable database: nothing may get that far.
+      const config = { databaseUrl: 'postgresql://tasker:pw@127.0.0.1:1/tasker', templatePath: dir };
+
+      let started = performance.now();
+      await expectCode(() => native.bootstrapWorkerAsync({ ...config, namespace: 'billing' }), 'INVALID_ARGUMENT', /^namespace: \["billing"\] has no task template .*"shop"/);
+      const unknownNamespaceMs = performance.now() - started;
+      assert.ok(unknownNamespaceMs < 1000, `an unknown namespace fails before the boot (${unknownNamespaceMs.toFixed(0)} ms)`);
+
+      writeFileSync(join(dir, 'broken.yaml'), 'name: broken\nnamespace_name: shop\nsteps:\n  - name: [unclosed\n');
+      started = performance.now();
+      const error = await expectCode(() => native.bootstrapWorkerAsync({ ...config, namespace: 'shop' }), 'INVALID_ARGUMENT', /^templatePath: .*broken\.yaml is not a valid task template: .*line 4 column/);
+      assert.ok(performance.now() - started < 1000, 'broken YAML fails before the boot');
+      assert.doesNotMatch(error.message, /good\.yaml/);
+
+      await expectCode(() => native.loadTaskTemplates(dir), 'INVALID_ARGUMENT', /broken\.yaml/);
+      rmSync(join(dir, 'broken.yaml'));
+      const [only] = native.loadTaskTemplates(dir);
+      assert.equal(only.namespace, 'shop');
+      assert.deepEqual(only.steps.map((s) => s.callable), ['single.step']);
+      console.log(`unknown namespace rejected in ${unknownNamespaceMs.toFixed(1)} ms`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -31,7 +31,7 @@ describe('native worker', { timeout: 240000 }, () => {
       templatePath: templates.path,
       namespace: templates.namespace,
       environment: 'test',
-      logLevel: 'error',
+      logLevel: process.env.TEST_WORKER_LOG ?? 'error',
       dispatch: { completionTimeoutMs: COMPLETION_TIMEOUT_MS, starvationThresholdMs: 1000 },
     });
     assert.equal(started.status, 'started');
@@ -62,6 +62,11 @@ describe('native worker', { timeout: 240000 }, () => {
 
   test('poll: a real step event, completed and persisted, with metrics moving', async () => {
     const before = native.getFfiDispatchMetrics();
+    // Nothing is claimed until JS consumes: the first poll starts claiming
+    // (up to 10 steps held, as no maxClaimedSteps was given).
+    assert.equal(before.maxClaimedSteps, 0);
+    assert.deepEqual(native.pollStepEvents(1), []);
+    assert.equal(native.getFfiDispatchMetrics().maxClaimedSteps, 10);
     const context = { mode: 'poll', payload: { n: 7, tags: ['a', 'b'] } };
     const taskUuid = await createSingle(context);
 
@@ -154,17 +159,21 @@ describe('native worker', { timeout: 240000 }, () => {
     assert.equal((await env.client.waitForTask(flaky)).status, 'complete');
   });
 
-  test('an event nobody completes times out and is retried', async () => {
+  test('an event nobody completes starves, times out by itself and is retried', async () => {
     const taskUuid = await createSingle({ mode: 'abandoned' });
     const abandoned = await pollOne();
     const timedOut = native.getFfiDispatchMetrics().timedOutCount;
-    await sleep(COMPLETION_TIMEOUT_MS + 300);
+    // Past the 1 s starvation threshold: flagged within about a second.
+    await sleep(1000 + 700);
     const starving = native.getFfiDispatchMetrics();
     assert.equal(starving.starvationDetected, true);
-    assert.ok(starving.oldestPendingAgeMs >= COMPLETION_TIMEOUT_MS);
+    assert.equal(starving.starvingEventCount, 1);
+    assert.ok(starving.oldestPendingAgeMs >= 1000, String(starving.oldestPendingAgeMs));
     native.checkStarvationWarnings();
-    assert.equal(native.cleanupTimeouts(), 1);
-    assert.equal(native.getFfiDispatchMetrics().timedOutCount, timedOut + 1);
+    // Past the completion timeout the event is failed as retryable in the
+    // background (poll mode too), without a cleanupTimeouts() call.
+    await eventually(() => native.getFfiDispatchMetrics().timedOutCount === timedOut + 1, { what: 'the timeout', timeoutMs: COMPLETION_TIMEOUT_MS + 2000 });
+    assert.equal(native.cleanupTimeouts(), 0, 'nothing overdue is left');
     await expectCode(() => native.completeStepEvent(abandoned.eventId, success({})), 'UNKNOWN_EVENT', /timed out/);
     const retry = await pollOne();
     assert.equal(retry.stepUuid, abandoned.stepUuid);
@@ -202,7 +211,11 @@ describe('native worker', { timeout: 240000 }, () => {
       await sleep(1500);
       assert.equal(received.length, 2, 'no third event while two are in flight');
       assert.equal(subscription.inFlight, 2);
-      await eventually(() => native.getFfiDispatchMetrics().pendingCount === 2, { what: 'two events waiting' });
+      // Claims follow maxInFlight: the other two stay in the queue, unclaimed.
+      const metrics = native.getFfiDispatchMetrics();
+      assert.equal(metrics.maxClaimedSteps, 2);
+      assert.equal(metrics.pendingCount, 0);
+      assert.equal(metrics.inFlightCount, 2);
 
       for (let done = 0; done < 4; done++) {
         await eventually(() => received.length > done, { what: `event ${done + 1}` });

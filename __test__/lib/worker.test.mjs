@@ -46,7 +46,8 @@ describe('Worker', () => {
     const started = [];
     worker.events.subscribe(EventNames.WORKER_STARTED, (p) => started.push(p));
     await worker.start();
-    assert.deepEqual(runtime.calls[0], ['bootstrapWorker', config]);
+    // Poll delivery: claims are limited to what the handlers can run.
+    assert.deepEqual(runtime.calls[0], ['bootstrapWorker', { ...config, maxClaimedSteps: worker.concurrency }]);
     assert.deepEqual(started, [{ workerId: 'fake-worker', delivery: 'poll' }]);
     await worker.stop();
   });
@@ -118,6 +119,30 @@ describe('Worker', () => {
     assert.equal(permanent.backoff, undefined);
     assert.deepEqual(permanent.error.context, { last4: '4242' });
     assert.deepEqual(errors.sort(), ['bad thing', 'invalid card', 'rate limited']);
+    await worker.stop();
+  });
+
+  test('a thrown non-Error is recorded meaningfully: a string as the message, a value with its type', async () => {
+    const { runtime, worker } = setup();
+    const thrown = { undef: undefined, nul: null, text: 'card expired', object: { code: 7, why: 'x' }, number: 42 };
+    for (const [callable, value] of Object.entries(thrown)) {
+      worker.register(callable, () => {
+        throw value;
+      });
+    }
+    await worker.start();
+    const events = Object.keys(thrown).map((callable) => makeEvent({ callable }));
+    runtime.queue.push(...events);
+    await waitFor(() => runtime.completions.length === events.length);
+    const messages = events.map((e) => resultOf(runtime, e).error.message);
+    assert.deepEqual(messages, [
+      'undefined was thrown',
+      'null was thrown',
+      'card expired',
+      'a non-Error was thrown: Object {"code":7,"why":"x"}',
+      'a non-Error was thrown: number 42',
+    ]);
+    for (const e of events) assert.equal(resultOf(runtime, e).outcome, 'retryable_failure');
     await worker.stop();
   });
 

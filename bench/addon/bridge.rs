@@ -50,9 +50,10 @@ pub fn accept_completion(result: Unknown<'_>) -> napi::Result<bool, ErrorCode> {
 }
 
 /// Converts a completion given as a JSON string (the baseline).
-#[napi(namespace = "bench")]
-pub fn accept_completion_json(json: String) -> napi::Result<bool, ErrorCode> {
+#[napi(namespace = "bench", ts_args_type = "json: string")]
+pub fn accept_completion_json(json: Unknown<'_>) -> napi::Result<bool, ErrorCode> {
     guard(|| {
+        let json: String = arg(json, "json")?;
         let completion: StepCompletion =
             serde_json::from_str(&json).map_err(|e| BridgeError::invalid("json", e.to_string()))?;
         accept(completion)

@@ -14,15 +14,15 @@ use napi::Env;
 use napi_derive::napi;
 use tasker_worker::worker::FfiStepEvent;
 use tokio::runtime::Runtime;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::fixtures as fixture;
 use super::synthetic::{synthetic_event, SyntheticSource};
 use crate::api::arg;
-use crate::api::events::{completion_args, subscription_args, StepEventSubscription};
-use crate::conversions::event::StepEvent;
-use crate::dispatch::{parse_event_id, spawn_counting_forwarder, Dispatch, DispatchMetrics};
+use crate::api::events::{completion_args, subscription_args, subscription_handle};
+use crate::api::handle::{Args, HandleBuilder, Raw};
+use crate::dispatch::{channel_length, parse_event_id, Dispatch};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 use crate::promise;
 use crate::push::{self, PushState};
@@ -38,7 +38,7 @@ pub struct HarnessOptions {
     pub capacity: Option<u32>,
 }
 
-#[napi(namespace = "bench")]
+/// The harness's state; JS sees it through a handle (see `harness_handle`).
 pub struct Harness {
     runtime: Mutex<Option<Runtime>>,
     handle: tokio::runtime::Handle,
@@ -48,11 +48,17 @@ pub struct Harness {
     latencies_us: Mutex<Vec<f64>>,
     results: Arc<AtomicU64>,
     push: Mutex<Option<Arc<PushState>>>,
+    stop_monitor: watch::Sender<bool>,
 }
 
-/// A harness with its own runtime (two threads, as a worker has).
-#[napi(namespace = "bench", ts_args_type = "options?: HarnessOptions")]
-pub fn create_harness(options: Unknown<'_>) -> napi::Result<Harness, ErrorCode> {
+/// Starvation threshold of the harness's channel (as a worker's default).
+const STARVATION_THRESHOLD: Duration = Duration::from_secs(10);
+
+/// A harness with its own runtime (two threads, as a worker has). Its
+/// methods: inject, markStarted, takeLatenciesUs, poll, subscribe, complete,
+/// tryComplete, completeAsync, metrics, close; getter resultsReceived.
+#[napi(namespace = "bench", ts_args_type = "options?: HarnessOptions", ts_return_type = "object")]
+pub fn create_harness<'env>(env: &'env Env, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
     guard(|| {
         let options: HarnessOptions = arg::<Option<HarnessOptions>>(options, "options")?.unwrap_or_default();
         let timeout = Duration::from_millis(options.completion_timeout_ms.unwrap_or(30_000).max(100).into());
@@ -64,8 +70,7 @@ pub fn create_harness(options: Unknown<'_>) -> napi::Result<Harness, ErrorCode> 
             .build()
             .map_err(|e| BridgeError::internal(format!("could not start a runtime: {e}")))?;
         let handle = runtime.handle().clone();
-        let (feed, source) = mpsc::channel(capacity);
-        let (receiver, waiting) = spawn_counting_forwarder(&handle, source, capacity);
+        let (feed, receiver) = mpsc::channel(capacity);
         let (completions, mut drained) = mpsc::channel(capacity);
         let results = Arc::new(AtomicU64::new(0));
         let counted = results.clone();
@@ -75,8 +80,17 @@ pub fn create_harness(options: Unknown<'_>) -> napi::Result<Harness, ErrorCode> 
             }
         });
         let source = SyntheticSource::new(receiver, completions.clone(), timeout);
-        let dispatch = Arc::new(Dispatch::new(Box::new(source), waiting, completions, timeout));
-        Ok(Harness {
+        let dispatch = Arc::new(Dispatch::new(
+            Box::new(source),
+            channel_length(feed.clone()),
+            completions,
+            timeout,
+            STARVATION_THRESHOLD,
+            None,
+        ));
+        let (stop_monitor, stopped) = watch::channel(false);
+        dispatch.start_monitor(&handle, stopped);
+        let harness = Arc::new(Harness {
             runtime: Mutex::new(Some(runtime)),
             handle,
             dispatch,
@@ -85,27 +99,80 @@ pub fn create_harness(options: Unknown<'_>) -> napi::Result<Harness, ErrorCode> 
             latencies_us: Mutex::new(Vec::new()),
             results,
             push: Mutex::new(None),
-        })
+            stop_monitor,
+        });
+        harness_handle(env, harness)
     })
 }
 
-#[napi(namespace = "bench")]
+/// The JS object of a harness: closures over its state, so every call
+/// answers with a value or a coded error whatever `this` is.
+fn harness_handle<'env>(env: &'env Env, h: Arc<Harness>) -> BridgeResult<Object<'env>> {
+    let [a, b, c, d, e, f, g, i, j, k, l] = std::array::from_fn(|_| h.clone());
+    HandleBuilder::new(env)?
+        .method("inject", move |args| {
+            let count: u32 = arg(args.get(0)?, "count")?;
+            let mean_gap: Option<u32> = arg(args.get(1)?, "meanGapUs")?;
+            let track: Option<bool> = arg(args.get(2)?, "trackLatency")?;
+            Ok(Raw(a.inject(args.env(), count, mean_gap.unwrap_or(0) as u64, track.unwrap_or(false))?.raw()))
+        })?
+        .method("markStarted", move |args| b.mark_started(&arg::<String>(args.get(0)?, "eventId")?))?
+        .method("takeLatenciesUs", move |_| Ok(std::mem::take(&mut *lock(&c.latencies_us))))?
+        .method("poll", move |args| {
+            let max: Option<u32> = arg(args.get(0)?, "max")?;
+            d.open()?;
+            Ok(d.dispatch.poll(max.unwrap_or(1).clamp(1, 1000) as usize))
+        })?
+        .method("subscribe", move |args| {
+            let (callback, max_in_flight) = subscription_args(args.get(0)?, args.get(1)?)?;
+            e.open()?;
+            let state = push::start(&e.handle, e.dispatch.clone(), callback, max_in_flight);
+            e.dispatch.admission.follow(max_in_flight as usize);
+            if let Some(previous) = lock(&e.push).replace(state.clone()) {
+                previous.close();
+            }
+            Ok(Raw(subscription_handle(args.env(), state)?.raw()))
+        })?
+        .method("complete", move |args| {
+            let (id, result) = f.prepare(args)?;
+            f.dispatch.complete(id, result)
+        })?
+        .method("tryComplete", move |args| {
+            let (id, result) = g.prepare(args)?;
+            g.dispatch.try_complete(id, result)
+        })?
+        .method("completeAsync", move |args| {
+            let (id, result) = i.prepare(args)?;
+            i.open()?;
+            let dispatch = i.dispatch.clone();
+            Ok(Raw(promise::spawn_on(args.env(), &i.handle, async move { dispatch.complete_async(id, result).await })?.raw()))
+        })?
+        .method("metrics", move |_| Ok(j.dispatch.metrics()))?
+        .method("close", move |_| {
+            k.close();
+            Ok(())
+        })?
+        .getter("resultsReceived", move || l.results.load(Ordering::SeqCst) as f64)?
+        .build()
+}
+
 impl Harness {
-    /// Puts `count` synthetic steps into the channel, one every `meanGapUs`
-    /// on average (jittered; 0 sends as fast as the channel takes them).
-    /// With `trackLatency`, remembers when each entered, for `markStarted`.
+    /// Fails with CHANNEL_CLOSED once `close()` was called.
+    fn open(&self) -> BridgeResult<()> {
+        if lock(&self.runtime).is_some() {
+            Ok(())
+        } else {
+            Err(BridgeError::new(ErrorCode::ChannelClosed, "this harness is closed"))
+        }
+    }
+
+    /// Puts `count` synthetic steps into the channel, one every `mean_gap`
+    /// microseconds on average (jittered; 0 sends as fast as the channel takes
+    /// them). With `track`, remembers when each entered, for `markStarted`.
     /// Resolves with the number sent.
-    #[napi(ts_return_type = "Promise<number>")]
-    pub fn inject<'env>(
-        &self,
-        env: &'env Env,
-        count: u32,
-        mean_gap_us: Option<u32>,
-        track_latency: Option<bool>,
-    ) -> napi::Result<Object<'env>> {
+    fn inject<'env>(&self, env: &'env Env, count: u32, mean_gap: u64, track: bool) -> BridgeResult<Object<'env>> {
+        self.open()?;
         let (feed, entered) = (self.feed.clone(), self.entered.clone());
-        let track = track_latency.unwrap_or(false);
-        let mean_gap = mean_gap_us.unwrap_or(0) as u64;
         promise::spawn_on(env, &self.handle, async move {
             let step = fixture::task_sequence_step();
             let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
@@ -125,105 +192,30 @@ impl Harness {
         })
     }
 
-    /// Records the time since `eventId` entered the channel (call it first
+    /// Records the time since `event_id` entered the channel (call it first
     /// thing in the handler).
-    #[napi]
-    pub fn mark_started(&self, event_id: String) -> napi::Result<(), ErrorCode> {
-        guard(|| {
-            let id = parse_event_id(&event_id)?;
-            if let Some((_, entered)) = self.entered.remove(&id) {
-                lock(&self.latencies_us).push(entered.elapsed().as_nanos() as f64 / 1000.0);
-            }
-            Ok(())
-        })
-    }
-
-    /// The recorded latencies in microseconds; clears them.
-    #[napi]
-    pub fn take_latencies_us(&self) -> Vec<f64> {
-        std::mem::take(&mut *lock(&self.latencies_us))
-    }
-
-    /// As `pollStepEvents`.
-    #[napi]
-    pub fn poll(&self, max: Option<u32>) -> napi::Result<Vec<StepEvent>, ErrorCode> {
-        guard(|| Ok(self.dispatch.poll(max.unwrap_or(1).clamp(1, 1000) as usize)))
-    }
-
-    /// As `subscribeStepEvents`.
-    #[napi(ts_args_type = "callback: (event: StepEvent) => unknown, options?: SubscribeOptions")]
-    pub fn subscribe(&self, callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<StepEventSubscription, ErrorCode> {
-        guard(|| {
-            let (callback, max_in_flight) = subscription_args(callback, options)?;
-            let state = push::start(&self.handle, self.dispatch.clone(), callback, max_in_flight);
-            if let Some(previous) = lock(&self.push).replace(state.clone()) {
-                previous.close();
-            }
-            Ok(StepEventSubscription { state })
-        })
-    }
-
-    /// As `completeStepEvent`.
-    #[napi(ts_args_type = "eventId: string, result: StepCompletion")]
-    pub fn complete(&self, event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<(), ErrorCode> {
-        guard(|| {
-            let (id, result) = self.prepare(event_id, result)?;
-            self.dispatch.complete(id, result)
-        })
-    }
-
-    /// As `tryCompleteStepEvent`.
-    #[napi(ts_args_type = "eventId: string, result: StepCompletion")]
-    pub fn try_complete(&self, event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<bool, ErrorCode> {
-        guard(|| {
-            let (id, result) = self.prepare(event_id, result)?;
-            self.dispatch.try_complete(id, result)
-        })
-    }
-
-    /// As `completeStepEventAsync`.
-    #[napi(ts_args_type = "eventId: string, result: StepCompletion", ts_return_type = "Promise<void>")]
-    pub fn complete_async<'env>(&self, env: &'env Env, event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<Object<'env>> {
-        match self.prepare(event_id, result) {
-            Ok((id, result)) => {
-                let dispatch = self.dispatch.clone();
-                promise::spawn_on(env, &self.handle, async move { dispatch.complete_async(id, result).await })
-            }
-            Err(e) => promise::rejected(env, e),
+    fn mark_started(&self, event_id: &str) -> BridgeResult<()> {
+        let id = parse_event_id(event_id)?;
+        if let Some((_, entered)) = self.entered.remove(&id) {
+            lock(&self.latencies_us).push(entered.elapsed().as_nanos() as f64 / 1000.0);
         }
+        Ok(())
     }
 
-    #[napi]
-    pub fn metrics(&self) -> DispatchMetrics {
-        self.dispatch.metrics()
-    }
-
-    /// Results that reached the completion channel.
-    #[napi(getter)]
-    pub fn results_received(&self) -> f64 {
-        self.results.load(Ordering::SeqCst) as f64
+    fn prepare(&self, args: &Args<'_>) -> BridgeResult<(Uuid, tasker_shared::messaging::StepExecutionResult)> {
+        let (event_id, result) = completion_args(args.get(0)?, args.get(1)?)?;
+        self.dispatch.prepare(&event_id, result)
     }
 
     /// Stops delivery and the harness's runtime.
-    #[napi]
-    pub fn close(&self) {
+    fn close(&self) {
         if let Some(push) = lock(&self.push).take() {
             push.close();
         }
+        let _ = self.stop_monitor.send(true);
         if let Some(runtime) = lock(&self.runtime).take() {
             runtime.shutdown_background();
         }
-    }
-}
-
-impl Harness {
-    fn prepare(
-        &self,
-        event_id: Unknown<'_>,
-        result: Unknown<'_>,
-    ) -> BridgeResult<(Uuid, tasker_shared::messaging::StepExecutionResult)> {
-        let (event_id, result) = completion_args(event_id, result)?;
-        self.dispatch.prepare(&event_id, result)
     }
 }
 

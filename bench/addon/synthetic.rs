@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use tasker_shared::messaging::StepExecutionResult;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 use tasker_shared::types::{StepEventPayload, StepExecutionEvent, TaskSequenceStep};
-use tasker_worker::worker::{FfiDispatchMetrics, FfiStepEvent};
+use tasker_worker::worker::FfiStepEvent;
 use tokio::sync::{mpsc, Mutex};
 use uuid::Uuid;
 
@@ -87,18 +87,5 @@ impl StepSource for SyntheticSource {
         let before = self.pending.len();
         self.pending.retain(|_, (_, taken)| taken.elapsed() <= self.completion_timeout);
         before - self.pending.len()
-    }
-
-    fn check_starvation_warnings(&self) {}
-
-    fn metrics(&self) -> FfiDispatchMetrics {
-        FfiDispatchMetrics {
-            pending_count: self.pending.len(),
-            oldest_pending_age_ms: None,
-            newest_pending_age_ms: None,
-            oldest_event_id: None,
-            starvation_detected: false,
-            starving_event_count: 0,
-        }
     }
 }

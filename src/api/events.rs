@@ -12,8 +12,10 @@ use uuid::Uuid;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 
 use super::args::arg;
+use super::handle::HandleBuilder;
 use crate::conversions::event::StepEvent;
-use crate::conversions::result::StepCompletion;
+use crate::conversions::json;
+use crate::conversions::result::{StepCompletion, MAX_SAFE_COUNT};
 use crate::dispatch::{parse_event_id, Dispatch, DispatchMetrics};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 use crate::promise;
@@ -86,10 +88,10 @@ pub fn try_complete_step_event(event_id: Unknown<'_>, result: Unknown<'_>) -> na
 /// Completes a delivered event without blocking the JS thread.
 #[napi(ts_args_type = "eventId: string, result: StepCompletion", ts_return_type = "Promise<void>")]
 pub fn complete_step_event_async<'env>(env: &'env Env, event_id: Unknown<'_>, result: Unknown<'_>) -> napi::Result<Object<'env>> {
-    match prepared_completion(event_id, result) {
-        Ok((w, d, id, result)) => promise::spawn_on(env, &w.handle, async move { d.complete_async(id, result).await }),
-        Err(e) => promise::rejected(env, e),
-    }
+    promise::guarded(env, || {
+        let (w, d, id, result) = prepared_completion(event_id, result)?;
+        promise::spawn_on(env, &w.handle, async move { d.complete_async(id, result).await })
+    })
 }
 
 /// Progress a batch handler saves before yielding.
@@ -107,82 +109,87 @@ pub struct CheckpointData {
 /// receive the step again (a new event) with `workflowStep.checkpoint` set.
 #[napi(ts_args_type = "eventId: string, data: CheckpointData", ts_return_type = "Promise<void>")]
 pub fn checkpoint_yield_step_event<'env>(env: &'env Env, event_id: Unknown<'_>, data: Unknown<'_>) -> napi::Result<Object<'env>> {
-    let args = arg::<String>(event_id, "eventId").and_then(|id| Ok((id, arg::<CheckpointData>(data, "data")?)));
-    let (event_id, data) = match args {
-        Ok(args) => args,
-        Err(e) => return promise::rejected(env, e),
-    };
-    let checked = dispatch().and_then(|(w, d)| {
-        if !(data.items_processed.is_finite() && data.items_processed >= 0.0) {
-            return Err(BridgeError::invalid("data.itemsProcessed", "must be a non-negative number"));
+    promise::guarded(env, || {
+        let event_id: String = arg(event_id, "eventId")?;
+        let data: CheckpointData = arg(data, "data")?;
+        let (w, d) = dispatch()?;
+        if !(data.items_processed.is_finite() && (0.0..=MAX_SAFE_COUNT).contains(&data.items_processed)) {
+            return Err(BridgeError::invalid("data.itemsProcessed", "must be a whole number from 0 to 2^53 - 1"));
         }
-        let id = parse_event_id(&event_id)?;
-        let step_uuid = d.step_of(id)?;
-        Ok((w, d, step_uuid))
-    });
-    let (w, d, step_uuid) = match checked {
-        Ok(parts) => parts,
-        Err(e) => return promise::rejected(env, e),
-    };
-    let yield_data = CheckpointYieldData {
-        step_uuid,
-        cursor: data.cursor,
-        items_processed: data.items_processed as u64,
-        accumulated_results: data.accumulated_results,
-    };
-    // The channel saves the checkpoint with a blocking call on the worker's runtime.
-    promise::spawn_thread(env, "tasker-worker-checkpoint", move || {
-        let _keep_runtime = &w;
-        d.checkpoint_yield(&event_id, yield_data)
+        let step_uuid = d.step_of(parse_event_id(&event_id)?)?;
+        let saved = serde_json::to_string(&(&data.cursor, &data.accumulated_results)).unwrap_or_default();
+        if json::nul_escape(&saved).is_some() {
+            return Err(BridgeError::invalid("data", "holds a NUL character (\\u0000), which PostgreSQL cannot store; remove it"));
+        }
+        let yield_data = CheckpointYieldData {
+            step_uuid,
+            cursor: data.cursor,
+            items_processed: data.items_processed as u64,
+            accumulated_results: data.accumulated_results,
+        };
+        // The channel saves the checkpoint with a blocking call on the worker's runtime.
+        promise::spawn_thread(env, "tasker-worker-checkpoint", move || {
+            let _keep_runtime = &w;
+            d.checkpoint_yield(&event_id, yield_data)
+        })
     })
 }
 
-/// A push subscription: events flow to the callback until `close()`.
-#[napi]
+/// A push subscription: events flow to the callback until `close()`. A plain
+/// object: its method and getters work whatever `this` is.
+#[napi(object, object_to_js = false, object_from_js = false)]
+#[allow(dead_code)] // describes, in index.d.ts, the object `subscription_handle` builds
 pub struct StepEventSubscription {
-    pub(crate) state: Arc<PushState>,
+    /// Stops delivery. Events already delivered can still be completed.
+    #[napi(ts_type = "() => void")]
+    pub close: (),
+    /// Whether `close()` was called or the worker stopped.
+    #[napi(readonly)]
+    pub closed: bool,
+    /// Events delivered and not completed yet.
+    #[napi(readonly)]
+    pub in_flight: u32,
+    #[napi(readonly)]
+    pub max_in_flight: u32,
 }
 
-#[napi]
-impl StepEventSubscription {
-    /// Stops delivery. Events already delivered can still be completed.
-    #[napi]
-    pub fn close(&self) {
-        self.state.close();
-    }
-
-    /// Whether `close()` was called or the worker stopped.
-    #[napi(getter)]
-    pub fn closed(&self) -> bool {
-        self.state.is_closed()
-    }
-
-    /// Events delivered and not completed yet.
-    #[napi(getter)]
-    pub fn in_flight(&self) -> u32 {
-        self.state.in_flight()
-    }
-
-    #[napi(getter)]
-    pub fn max_in_flight(&self) -> u32 {
-        self.state.max_in_flight
-    }
+/// The JS object of a subscription (see `StepEventSubscription`).
+pub(crate) fn subscription_handle<'env>(env: &'env Env, state: Arc<PushState>) -> BridgeResult<Object<'env>> {
+    let (closing, closed, in_flight) = (state.clone(), state.clone(), state.clone());
+    let max_in_flight = state.max_in_flight;
+    HandleBuilder::new(env)?
+        .method("close", move |_| {
+            closing.close();
+            Ok(())
+        })?
+        .getter("closed", move || closed.is_closed())?
+        .getter("inFlight", move || in_flight.in_flight())?
+        .getter("maxInFlight", move || max_in_flight)?
+        .build()
 }
 
 /// Delivers each step event to `callback` as soon as the worker has it, with
 /// at most `maxInFlight` delivered and not completed. A throw in the callback
 /// fails that step as retryable with the exception's message.
-#[napi(ts_args_type = "callback: (event: StepEvent) => unknown, options?: SubscribeOptions")]
-pub fn subscribe_step_events(callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<StepEventSubscription, ErrorCode> {
+#[napi(ts_args_type = "callback: (event: StepEvent) => unknown, options?: SubscribeOptions", ts_return_type = "StepEventSubscription")]
+pub fn subscribe_step_events<'env>(env: &'env Env, callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
     guard(|| {
         let (callback, max_in_flight) = subscription_args(callback, options)?;
         let (w, d) = dispatch()?;
-        let state = push::start(&w.handle, d, callback, max_in_flight);
+        if w.push().is_some() {
+            return Err(BridgeError::new(
+                ErrorCode::SubscriptionActive,
+                "a push subscription is already delivering this worker's events; close() it first",
+            ));
+        }
+        let state = push::start(&w.handle, d.clone(), callback, max_in_flight);
         if let Err(e) = w.set_push(state.clone()) {
             state.close();
             return Err(e);
         }
-        Ok(StepEventSubscription { state })
+        // Claims follow what the subscription lets JS run (unless maxClaimedSteps is set).
+        d.admission.follow(max_in_flight as usize);
+        subscription_handle(env, state)
     })
 }
 

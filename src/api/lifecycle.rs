@@ -23,10 +23,10 @@ pub fn bootstrap_worker(config: Unknown<'_>) -> napi::Result<BootstrapResult, Er
 /// Starts a tasker worker without blocking the JS thread.
 #[napi(ts_args_type = "config?: WorkerConfig | undefined | null", ts_return_type = "Promise<BootstrapResult>")]
 pub fn bootstrap_worker_async<'env>(env: &'env Env, config: Unknown<'_>) -> napi::Result<Object<'env>> {
-    match arg::<Option<WorkerConfig>>(config, "config") {
-        Ok(config) => promise::spawn_thread(env, "tasker-worker-boot", move || worker::bootstrap(config.unwrap_or_default())),
-        Err(e) => promise::rejected(env, e),
-    }
+    promise::guarded(env, || {
+        let config: Option<WorkerConfig> = arg(config, "config")?;
+        promise::spawn_thread(env, "tasker-worker-boot", move || worker::bootstrap(config.unwrap_or_default()))
+    })
 }
 
 /// Whether a worker is running in this process.
@@ -64,10 +64,10 @@ pub fn transition_to_graceful_shutdown() -> napi::Result<StopResult, ErrorCode> 
 /// Stops claiming new steps and resolves once the worker core has stopped claiming.
 #[napi(ts_return_type = "Promise<StopResult>")]
 pub fn transition_to_graceful_shutdown_async(env: &Env) -> napi::Result<Object<'_>> {
-    match worker::current() {
-        Ok(w) => promise::spawn_on(env, &w.handle.clone(), worker::transition_to_graceful(w)),
-        Err(e) => promise::rejected(env, e),
-    }
+    promise::guarded(env, || {
+        let w = worker::current()?;
+        promise::spawn_on(env, &w.handle.clone(), worker::transition_to_graceful(w))
+    })
 }
 
 /// Stops the worker. Returns at once (`stopping`); the shutdown, which hands
@@ -85,7 +85,7 @@ pub fn stop_worker() -> napi::Result<StopResult, ErrorCode> {
 /// Stops the worker and resolves once it has fully stopped.
 #[napi(ts_return_type = "Promise<StopResult>")]
 pub fn stop_worker_async(env: &Env) -> napi::Result<Object<'_>> {
-    promise::spawn_thread(env, "tasker-worker-stop-wait", || {
+    promise::guarded(env, || promise::spawn_thread(env, "tasker-worker-stop-wait", || {
         let Some((worker_id, mut done)) = worker::stop() else {
             return Ok(StopResult { status: "not_running".into(), worker_id: None, handed_back: 0 });
         };
@@ -93,5 +93,5 @@ pub fn stop_worker_async(env: &Env) -> napi::Result<Object<'_>> {
             .map(|v| v.unwrap_or(0))
             .map_err(|_| BridgeError::internal("the shutdown thread ended without an answer"))?;
         Ok(StopResult { status: "stopped".into(), worker_id: Some(worker_id), handed_back })
-    })
+    }))
 }

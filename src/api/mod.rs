@@ -2,6 +2,7 @@
 //! guard and answers with typed objects or a coded error.
 
 mod args;
+pub mod handle;
 
 pub use args::arg;
 pub mod events;

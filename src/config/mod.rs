@@ -14,8 +14,8 @@ mod validate;
 
 use napi_derive::napi;
 
-pub use resolve::{resolve, ResolvedConfig};
-pub use tasker_toml::write_config_file;
+pub use resolve::{resolve, RecoverySettings, ResolvedConfig};
+pub use tasker_toml::{with_application_name, write_config_file};
 
 
 /// Options for `bootstrapWorker`. Every field is optional; missing ones fall
@@ -36,7 +36,8 @@ pub struct WorkerConfig {
     pub template_path: Option<String>,
     /// `test`, `development` or `production` (default: `TASKER_ENV`, else `development`).
     pub environment: Option<String>,
-    /// `error`, `warn`, `info`, `debug` or `trace` (default: `RUST_LOG`, else `warn`).
+    /// `error`, `warn`, `info`, `debug` or `trace`, or a filter with per-target
+    /// levels such as `warn,sqlx::query=warn` (default: `RUST_LOG`, else `warn`).
     pub log_level: Option<String>,
     /// Identifier reported to the orchestration (default: `TASKER_WORKER_ID`, else generated).
     pub worker_id: Option<String>,
@@ -46,6 +47,27 @@ pub struct WorkerConfig {
     pub database_max_connections: Option<u32>,
     /// Dispatch channel tuning.
     pub dispatch: Option<DispatchTuning>,
+    /// Most steps this worker holds claimed at once (running in a handler or
+    /// waiting for one, 1..=10000). The rest stay in the queue for other
+    /// workers. Default: the push subscription's `maxInFlight`, else 10.
+    pub max_claimed_steps: Option<u32>,
+    /// Crash recovery of claimed steps (on by default).
+    pub recovery: Option<RecoveryOptions>,
+}
+
+/// How steps claimed by a worker process that died are brought back.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct RecoveryOptions {
+    /// Off only for databases where the worker may not create its
+    /// `tasker_worker_js` schema and trigger (default true).
+    pub enabled: Option<bool>,
+    /// A worker whose database session is gone and whose heartbeat is older
+    /// than this is dead: its claimed steps are failed as retryable (default
+    /// 15000 ms, 3000..=600000).
+    pub stale_after_ms: Option<u32>,
+    /// How often each worker looks for dead workers' steps (default 5000 ms, 500..=300000).
+    pub sweep_interval_ms: Option<u32>,
 }
 
 /// Tuning of the dispatch channel between the Rust worker and JS handlers.

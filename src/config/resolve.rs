@@ -7,7 +7,7 @@ use tasker_shared::config::tasker::TaskerConfig;
 
 use super::tasker_toml::{apply_overrides, generated_config, load_config_file, with_application_name};
 use super::validate::{check_range, collect_namespaces, normalize_database_url, validate_template_path, validate_worker_id};
-use super::{DispatchTuning, WorkerConfig};
+use super::{DispatchTuning, RecoveryOptions, WorkerConfig};
 use crate::error::{BridgeError, BridgeResult};
 
 /// Dispatch channel settings after defaults.
@@ -26,11 +26,25 @@ pub struct ResolvedConfig {
     pub worker_id: String,
     pub environment: String,
     pub database_url: String,
-    /// `application_name` of the worker's connections, to find its queries.
-    pub application_name: String,
     pub template_path: String,
     pub log_level: String,
     pub dispatch: DispatchSettings,
+    /// Identifies this worker process (a restart with the same workerId is a
+    /// new incarnation); its database sessions are named `twjs-<incarnation>`.
+    pub incarnation: uuid::Uuid,
+    /// Prefix of the namespace queues the orchestration fills (`<prefix>_<namespace>_queue`).
+    pub step_queue_prefix: String,
+    /// Explicit `maxClaimedSteps`, if given.
+    pub max_claimed_steps: Option<u32>,
+    pub recovery: RecoverySettings,
+}
+
+/// Crash recovery settings after defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoverySettings {
+    pub enabled: bool,
+    pub stale_after: Duration,
+    pub sweep_interval: Duration,
 }
 
 
@@ -80,15 +94,14 @@ pub fn resolve(
     }
 
     let log_level = match &config.log_level {
+        Some(level) if LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str()) => level.to_ascii_lowercase(),
+        // A RUST_LOG-style filter with per-target levels, e.g. `warn,sqlx::query=warn`.
+        Some(filter) if filter.contains('=') && tracing_subscriber::EnvFilter::try_new(filter).is_ok() => filter.clone(),
         Some(level) => {
-            let level = level.to_ascii_lowercase();
-            if !LOG_LEVELS.contains(&level.as_str()) {
-                return Err(BridgeError::invalid(
-                    "logLevel",
-                    format!("'{level}' is not one of error, warn, info, debug, trace"),
-                ));
-            }
-            level
+            return Err(BridgeError::invalid(
+                "logLevel",
+                format!("'{level}' is not one of error, warn, info, debug, trace, or a filter such as warn,sqlx::query=warn"),
+            ))
         }
         None => env("RUST_LOG").unwrap_or_else(|| "warn".to_string()),
     };
@@ -101,14 +114,21 @@ pub fn resolve(
         None => format!("ts-worker-{}", uuid::Uuid::new_v4()),
     };
 
-    let application_name = format!("tw-{}", &worker_id.chars().rev().take(40).collect::<String>().chars().rev().collect::<String>());
+    let incarnation = uuid::Uuid::new_v4();
+    // tasker-worker's sessions are named so: the claim trigger attributes claims by it.
+    let application_name = format!("twjs-{}", incarnation.simple());
     let namespaces = collect_namespaces(config)?;
     let dispatch = dispatch_settings(config.dispatch.as_ref())?;
+    let recovery = recovery_settings(config.recovery.as_ref())?;
+    if let Some(max) = config.max_claimed_steps {
+        check_range("maxClaimedSteps", max, 1, 10_000)?;
+    }
 
     let mut tasker = match &config.config_path {
         Some(path) => load_config_file(path)?,
         None => generated_config(),
     };
+    let step_queue_prefix = tasker.common.queues.worker_namespace.clone();
     let tasker_url = with_application_name(&database_url, &application_name);
     apply_overrides(&mut tasker, config, &tasker_url, &environment, &worker_id)?;
 
@@ -118,10 +138,26 @@ pub fn resolve(
         worker_id,
         environment,
         database_url,
-        application_name,
         template_path,
         log_level,
         dispatch,
+        incarnation,
+        step_queue_prefix,
+        max_claimed_steps: config.max_claimed_steps,
+        recovery,
+    })
+}
+
+fn recovery_settings(options: Option<&RecoveryOptions>) -> BridgeResult<RecoverySettings> {
+    let options = options.cloned().unwrap_or_default();
+    let stale_after = options.stale_after_ms.unwrap_or(15_000);
+    check_range("recovery.staleAfterMs", stale_after, 3_000, 600_000)?;
+    let sweep_interval = options.sweep_interval_ms.unwrap_or(5_000);
+    check_range("recovery.sweepIntervalMs", sweep_interval, 500, 300_000)?;
+    Ok(RecoverySettings {
+        enabled: options.enabled.unwrap_or(true),
+        stale_after: Duration::from_millis(stale_after.into()),
+        sweep_interval: Duration::from_millis(sweep_interval.into()),
     })
 }
 

@@ -40,6 +40,9 @@ pub(super) fn load_config_file(path: &str) -> BridgeResult<TaskerConfig> {
 }
 
 
+/// Prefix of the (always empty) queues tasker-worker's own readers watch.
+pub const IDLE_QUEUE_PREFIX: &str = "twjs";
+
 pub(super) fn apply_overrides(
     tasker: &mut TaskerConfig,
     config: &WorkerConfig,
@@ -49,6 +52,11 @@ pub(super) fn apply_overrides(
 ) -> BridgeResult<()> {
     tasker.common.database.url = database_url.to_string();
     tasker.common.execution.environment = environment.to_string();
+    // tasker-worker reads and claims from `<prefix>_<namespace>_queue`. This
+    // worker reads the orchestration's queues itself, only as fast as its
+    // handlers take steps (src/claiming.rs), and has tasker-worker claim what
+    // it read; tasker-worker's own readers get empty queues of their own.
+    tasker.common.queues.worker_namespace = IDLE_QUEUE_PREFIX.to_string();
     if let Some(max) = config.database_max_connections {
         if !(1..=1000).contains(&max) {
             return Err(BridgeError::invalid("databaseMaxConnections", "must be between 1 and 1000"));
@@ -89,12 +97,14 @@ pub(super) fn apply_overrides(
 
 
 /// The URL with `application_name` set, so the worker's sessions can be told apart.
+/// Replaces any `application_name` the URL had: crash recovery attributes
+/// claims to a worker process by the name of the session that made them.
 pub fn with_application_name(url: &str, name: &str) -> String {
-    if url.contains("application_name=") {
-        return url.to_string();
-    }
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}application_name={name}")
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut params: Vec<&str> = query.split('&').filter(|p| !p.is_empty() && !p.starts_with("application_name=")).collect();
+    let own = format!("application_name={name}");
+    params.push(&own);
+    format!("{base}?{}", params.join("&"))
 }
 
 
@@ -133,7 +143,7 @@ mod tests {
         assert_eq!(loaded, resolved.tasker);
         assert_eq!(
             loaded.common.database_url(),
-            format!("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name={}", resolved.application_name)
+            format!("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name=twjs-{}", resolved.incarnation.simple())
         );
         assert!(loaded.worker.as_ref().unwrap().web.is_none());
         std::fs::remove_dir_all(dir).unwrap();
@@ -143,7 +153,10 @@ mod tests {
     fn application_name_is_added_once() {
         assert_eq!(with_application_name("postgresql://u:p@h/d", "tw-1"), "postgresql://u:p@h/d?application_name=tw-1");
         assert_eq!(with_application_name("postgresql://u:p@h/d?sslmode=disable", "tw-1"), "postgresql://u:p@h/d?sslmode=disable&application_name=tw-1");
-        assert_eq!(with_application_name("postgresql://u:p@h/d?application_name=mine", "tw-1"), "postgresql://u:p@h/d?application_name=mine");
+        assert_eq!(
+            with_application_name("postgresql://u:p@h/d?application_name=mine&sslmode=disable", "tw-1"),
+            "postgresql://u:p@h/d?sslmode=disable&application_name=tw-1"
+        );
     }
 
     #[test]
@@ -155,7 +168,7 @@ mod tests {
         let config = WorkerConfig { config_path: Some(path.display().to_string()), ..base() };
         let r = resolve(&config, &env_of(&[])).unwrap();
         assert_eq!(r.tasker.common.database.pool.max_connections, 7);
-        assert!(r.tasker.common.database.url.starts_with("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name=tw-"));
+        assert!(r.tasker.common.database.url.starts_with("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name=twjs-"));
 
         std::fs::write(&path, "not = [valid").unwrap();
         let err = resolve(&config, &env_of(&[])).unwrap_err();

@@ -90,6 +90,12 @@ pub unsafe fn from_js<T: DeserializeOwned>(env: sys::napi_env, value: sys::napi_
         return Err(invalid("is not JSON-serializable".into()));
     }
     let text = String::from_napi_value(env, out)?;
+    if let Some(at) = nul_escape(&text) {
+        return Err(invalid(format!(
+            "holds a NUL character (\\u0000) near {:?}, which PostgreSQL cannot store; remove it",
+            &text[at.saturating_sub(40)..at]
+        )));
+    }
     // Fast path first; on failure parse again, tracking the path to name the field.
     serde_json::from_str(&text).or_else(|_| {
         let mut deserializer = serde_json::Deserializer::from_str(&text);
@@ -101,6 +107,23 @@ pub unsafe fn from_js<T: DeserializeOwned>(env: sys::napi_env, value: sys::napi_
             if path == "." { invalid(inner) } else { invalid(format!("{path}: {inner}")) }
         })
     })
+}
+
+/// Where JSON text holds an escaped NUL character (`\u0000` preceded by an
+/// even number of backslashes), if it does: PostgreSQL's jsonb cannot store
+/// one, so tasker would fail to save the result and the step would be lost.
+pub fn nul_escape(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("\\u0000") {
+        let at = from + found;
+        let backslashes = bytes[..at].iter().rev().take_while(|b| **b == b'\\').count();
+        if backslashes % 2 == 0 {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Refuses a property JSON.stringify would drop without a word (a function or a symbol).
@@ -123,4 +146,17 @@ pub unsafe fn validate_object(env: sys::napi_env, value: sys::napi_value) -> Res
         return Err(invalid("expected an object".into()));
     }
     Ok(ptr::null_mut())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nul_escape;
+
+    #[test]
+    fn finds_escaped_nul_characters_only() {
+        assert_eq!(nul_escape(r#"{"a":"x\u0000"}"#), Some(7));
+        assert_eq!(nul_escape(r#"{"a":"x\\u0000"}"#), None, "an escaped backslash then u0000 is text");
+        assert_eq!(nul_escape(r#"{"a":"x\\\u0000"}"#), Some(9));
+        assert_eq!(nul_escape(r#"{"a":1}"#), None);
+    }
 }

@@ -139,13 +139,21 @@ pub struct BackoffRequest {
     pub context: Option<String>,
 }
 
+/// Longest handler time a result may report: tasker subtracts it from the
+/// current time, so an absurd value must never reach it.
+pub const MAX_EXECUTION_TIME_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
+/// Longest backoff a failure may ask for (tasker stores it as 32-bit seconds).
+pub const MAX_BACKOFF_SECONDS: u32 = 30 * 24 * 3600;
+/// Largest count that survives a JS number exactly.
+pub const MAX_SAFE_COUNT: f64 = 9_007_199_254_740_991.0;
+
 fn ms(value: Option<f64>) -> BridgeResult<i64> {
     match value {
         None => Ok(0),
-        Some(v) if v.is_finite() && v >= 0.0 => Ok(v.round() as i64),
+        Some(v) if v.is_finite() && (0.0..=MAX_EXECUTION_TIME_MS).contains(&v) => Ok(v.round() as i64),
         Some(v) => Err(BridgeError::invalid(
             "result.executionTimeMs",
-            format!("{v} is not a non-negative number of milliseconds"),
+            format!("{v} is not a number of milliseconds from 0 to {MAX_EXECUTION_TIME_MS} (7 days)"),
         )),
     }
 }
@@ -165,8 +173,8 @@ fn decision_value(decision: &DecisionOutcome) -> BridgeResult<Value> {
 
 fn batch_value(batch: &BatchOutcome) -> BridgeResult<Value> {
     let field = "result.batch";
-    if !(batch.total_items.is_finite() && batch.total_items >= 0.0) {
-        return Err(BridgeError::invalid(&format!("{field}.totalItems"), "must be a non-negative number"));
+    if !(batch.total_items.is_finite() && (0.0..=MAX_SAFE_COUNT).contains(&batch.total_items)) {
+        return Err(BridgeError::invalid(&format!("{field}.totalItems"), "must be a whole number from 0 to 2^53 - 1"));
     }
     match &batch.worker_template_name {
         None if batch.cursors.is_empty() => Ok(json!({"type": "no_batches"})),
@@ -283,6 +291,14 @@ pub fn to_step_execution_result(
             }
             if completion.backoff.is_some() && !retryable {
                 return Err(BridgeError::invalid("result.backoff", "a permanent failure is never retried, so it cannot ask for a backoff"));
+            }
+            if let Some(backoff) = &completion.backoff {
+                if backoff.delay_seconds > MAX_BACKOFF_SECONDS {
+                    return Err(BridgeError::invalid(
+                        "result.backoff.delaySeconds",
+                        format!("{} is more than {MAX_BACKOFF_SECONDS} (30 days)", backoff.delay_seconds),
+                    ));
+                }
             }
             let status_code = match failure.status_code {
                 Some(code) if !(100..=599).contains(&code) => {
@@ -437,6 +453,8 @@ mod tests {
             (StepCompletion { error: Some(StepFailure { message: "x".into(), ..Default::default() }), ..ok(json!({})) }, "result.error"),
             (StepCompletion { execution_time_ms: Some(-1.0), ..ok(json!({})) }, "result.executionTimeMs"),
             (StepCompletion { execution_time_ms: Some(f64::NAN), ..ok(json!({})) }, "result.executionTimeMs"),
+            (StepCompletion { execution_time_ms: Some(9_007_199_254_740_992.0), ..ok(json!({})) }, "result.executionTimeMs"),
+            (StepCompletion { backoff: Some(BackoffRequest { delay_seconds: u32::MAX, kind: None, context: None }), ..fail(StepOutcome::RetryableFailure, "x") }, "result.backoff.delaySeconds"),
             (StepCompletion { step_uuid: Some("nope".into()), ..ok(json!({})) }, "result.stepUuid"),
             (StepCompletion { step_uuid: Some(other), ..ok(json!({})) }, "result.stepUuid"),
             (StepCompletion { decision: Some(DecisionOutcome { create_steps: vec![] }), ..ok(json!([1])) }, "result.result"),

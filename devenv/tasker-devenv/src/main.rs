@@ -79,6 +79,13 @@ fn orchestration_config(args: &Args) -> TaskerConfig {
     };
     orchestration.event_systems.orchestration.timing.visibility_timeout_seconds = 120;
     orchestration.event_systems.task_readiness.timing.visibility_timeout_seconds = 121;
+    // As tasker-core configures its own test environment ("fast retry cycle"):
+    // steps whose backoff expired are re-enqueued by the task-readiness
+    // poller, and results whose notification was missed (a database restart
+    // ends the orchestration's LISTEN for good) are picked up by the queue
+    // poller. tasker's 10 s defaults would re-run a 1 s backoff ~10 s late.
+    orchestration.event_systems.orchestration.timing.fallback_polling_interval_seconds = 1;
+    orchestration.event_systems.task_readiness.timing.fallback_polling_interval_seconds = 1;
     TaskerConfig { common, orchestration: Some(orchestration), worker: None }
 }
 
@@ -222,7 +229,9 @@ mod tests {
         std::fs::write(&path, to_toml(&config).unwrap()).unwrap();
         let loaded = tasker_shared::config::ConfigLoader::load_from_path(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(loaded.orchestration.unwrap().web.unwrap().bind_address, "127.0.0.1:18080");
+        let orchestration = loaded.orchestration.unwrap();
+        assert_eq!(orchestration.web.unwrap().bind_address, "127.0.0.1:18080");
+        assert_eq!(orchestration.event_systems.task_readiness.timing.fallback_polling_interval_seconds, 1);
         assert!(loaded.worker.is_none());
     }
 
