@@ -186,10 +186,22 @@ export function failureCompletion(thrown: unknown): StepCompletion {
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
+/**
+ * What a handler returned, from a stored result: a result that carried a
+ * decision or batch outcome is stored in an envelope beside it (the addon's
+ * `tasker-worker-js/1`), and dependents see only the handler's own result.
+ */
+export function storedResult(stored: unknown): unknown {
+  const envelope = stored as { result_envelope?: unknown; result?: unknown } | null;
+  return typeof envelope === 'object' && envelope !== null && envelope.result_envelope === 'tasker-worker-js/1'
+    ? envelope.result
+    : stored;
+}
+
 /** Builds the handler's view of a step event. */
 export function createStepContext(event: StepEvent, signal: AbortSignal, logger: StepLogger): StepContext {
   const dependencyResults = Object.fromEntries(
-    Object.entries(event.dependencyResults).map(([name, dep]) => [name, dep.result]),
+    Object.entries(event.dependencyResults).map(([name, dep]) => [name, storedResult(dep.result)]),
   );
   return {
     event,

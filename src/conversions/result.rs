@@ -158,6 +158,26 @@ fn ms(value: Option<f64>) -> BridgeResult<i64> {
     }
 }
 
+/// Marks a stored result that carries a decision or batch outcome beside the
+/// handler's own result (the JS side shows dependents only `result`).
+pub const ENVELOPE: &str = "tasker-worker-js/1";
+
+/// tasker's orchestration reads a decision or batch outcome from the stored
+/// result object; the handler's result travels beside it, untouched, so it
+/// may be any JSON value (a number, an array).
+fn outcome_envelope(result: Value, decision: Option<Value>, batch: Option<Value>) -> Value {
+    let mut envelope = Map::new();
+    envelope.insert("result".into(), result);
+    envelope.insert("result_envelope".into(), Value::String(ENVELOPE.into()));
+    if let Some(decision) = decision {
+        envelope.insert("decision_point_outcome".into(), decision);
+    }
+    if let Some(batch) = batch {
+        envelope.insert("batch_processing_outcome".into(), batch);
+    }
+    Value::Object(envelope)
+}
+
 fn decision_value(decision: &DecisionOutcome) -> BridgeResult<Value> {
     for name in &decision.create_steps {
         if name.trim().is_empty() {
@@ -256,26 +276,14 @@ pub fn to_step_execution_result(
             if completion.backoff.is_some() {
                 return Err(BridgeError::invalid("result.backoff", "only a failure can ask for a backoff"));
             }
-            let mut value = completion.result.take().unwrap_or_else(|| Value::Object(Map::new()));
-            let extras = [
-                ("decision_point_outcome", completion.decision.as_ref().map(decision_value).transpose()?),
-                ("batch_processing_outcome", completion.batch.as_ref().map(batch_value).transpose()?),
-            ];
-            for (key, extra) in extras {
-                if let Some(extra) = extra {
-                    match &mut value {
-                        Value::Object(map) => {
-                            map.insert(key.to_string(), extra);
-                        }
-                        _ => {
-                            return Err(BridgeError::invalid(
-                                "result.result",
-                                "must be an object when a decision or batch outcome is given",
-                            ))
-                        }
-                    }
-                }
-            }
+            let value = completion.result.take().unwrap_or_else(|| Value::Object(Map::new()));
+            let decision = completion.decision.as_ref().map(decision_value).transpose()?;
+            let batch = completion.batch.as_ref().map(batch_value).transpose()?;
+            let value = if decision.is_some() || batch.is_some() {
+                outcome_envelope(value, decision, batch)
+            } else {
+                value
+            };
             StepExecutionResult::success(step_uuid, value, execution_time_ms, Some(custom))
         }
         StepOutcome::RetryableFailure | StepOutcome::PermanentFailure => {
@@ -434,6 +442,18 @@ mod tests {
     }
 
     #[test]
+    fn outcomes_travel_beside_any_result_untouched() {
+        let mut c = ok(json!([1, 2, 3]));
+        c.decision = Some(DecisionOutcome { create_steps: vec!["approve".into()] });
+        let r = to_step_execution_result(c, step()).unwrap();
+        assert_eq!(r.result["result"], json!([1, 2, 3]));
+        assert_eq!(r.result["result_envelope"], ENVELOPE);
+        assert!(DecisionPointOutcome::from_step_result(&r).is_some());
+        let plain = to_step_execution_result(ok(json!({"a": 1})), step()).unwrap();
+        assert_eq!(plain.result, json!({"a": 1}), "no outcome: the result is stored as is");
+    }
+
+    #[test]
     fn backoff_becomes_an_orchestration_hint() {
         let mut c = fail(StepOutcome::RetryableFailure, "429");
         c.backoff = Some(BackoffRequest { delay_seconds: 7, kind: Some(BackoffKind::RateLimit), context: Some("rate".into()) });
@@ -457,7 +477,6 @@ mod tests {
             (StepCompletion { backoff: Some(BackoffRequest { delay_seconds: u32::MAX, kind: None, context: None }), ..fail(StepOutcome::RetryableFailure, "x") }, "result.backoff.delaySeconds"),
             (StepCompletion { step_uuid: Some("nope".into()), ..ok(json!({})) }, "result.stepUuid"),
             (StepCompletion { step_uuid: Some(other), ..ok(json!({})) }, "result.stepUuid"),
-            (StepCompletion { decision: Some(DecisionOutcome { create_steps: vec![] }), ..ok(json!([1])) }, "result.result"),
             (StepCompletion { backoff: Some(BackoffRequest { delay_seconds: 1, kind: None, context: None }), ..fail(StepOutcome::PermanentFailure, "x") }, "result.backoff"),
             (StepCompletion { batch: Some(BatchOutcome { worker_template_name: None, cursors: vec![BatchCursor { batch_id: "b".into(), start_cursor: json!(0), end_cursor: json!(1), batch_size: 1 }], total_items: 1.0 }), ..ok(json!({})) }, "result.batch.workerTemplateName"),
         ];
