@@ -79,11 +79,64 @@ export declare function checkStarvationWarnings(): void
  */
 export declare function cleanupTimeouts(): number
 
+/**
+ * Options of `createTaskerClient`; each falls back to the environment
+ * variable tasker's own client reads, then to the default shown.
+ */
+export interface ClientOptions {
+  /** The orchestration's REST API (default: `TASKER_ORCHESTRATION_URL`, else `http://localhost:8080`). */
+  baseUrl?: string
+  /** `rest` or `grpc` (default: `TASKER_CLIENT_TRANSPORT`, else `rest`). */
+  transport?: string
+  /** The orchestration's gRPC endpoint (default: `TASKER_ORCHESTRATION_GRPC_URL`, else `http://localhost:9090`). */
+  grpcUrl?: string
+  /** A worker's web API, for `validateTemplate`, `getWorkerMetrics`, `getDomainEventStats` (default: `TASKER_WORKER_URL`). */
+  workerUrl?: string
+  /** API key (default: `TASKER_API_KEY`), sent in `apiKeyHeader`. */
+  apiKey?: string
+  /** Header of the API key (default: `TASKER_API_KEY_HEADER`, else `X-API-Key`). */
+  apiKeyHeader?: string
+  /** Bearer token (default: `TASKER_ORCHESTRATION_AUTH_TOKEN`, else `TASKER_AUTH_TOKEN`); wins over an API key. */
+  bearerToken?: string
+  /** Per-request timeout (default: `TASKER_ORCHESTRATION_TIMEOUT_MS`, else 30000 ms; 100..=600000). */
+  timeoutMs?: number
+}
+
 /** Completes a delivered event with the handler's result. */
 export declare function completeStepEvent(eventId: string, result: StepCompletion): void
 
 /** Completes a delivered event without blocking the JS thread. */
 export declare function completeStepEventAsync(eventId: string, result: StepCompletion): Promise<void>
+
+/** A client of tasker-orchestration's API (see `NativeTaskerClient`). */
+export declare function createTaskerClient(options?: ClientOptions): NativeTaskerClient
+
+/** A task to create (`createTask`). */
+export interface CreateTaskRequest {
+  name: string
+  namespace: string
+  /** Template version (default `1.0.0`). */
+  version?: string
+  /** The task's input, any JSON (default `{}`). */
+  context?: any
+  /** Who asked (default `@tasker-systems/worker`). */
+  initiator?: string
+  /** The system it came from (default `@tasker-systems/worker`). */
+  sourceSystem?: string
+  /** Why (default `requested through TaskerClient`). */
+  reason?: string
+  tags?: Array<string>
+  /** -100..=100 (higher first). */
+  priority?: number
+  /**
+   * Sent as tasker's `idempotency_key`. tasker-orchestration 0.1.8 does
+   * not use it: it refuses a second task of the same template and context
+   * (CONFLICT) and accepts one with a new context whatever its key.
+   */
+  idempotencyKey?: string
+  correlationId?: string
+  parentCorrelationId?: string
+}
 
 /** Decision point outcome: which of the declared steps to create. */
 export interface DecisionOutcome {
@@ -146,6 +199,111 @@ export interface DispatchTuning {
   completionBufferSize?: number
 }
 
+/** A task in the dead letter queue. */
+export interface DlqEntry {
+  dlqEntryUuid: string
+  taskUuid: string
+  originalState: string
+  /**
+   * Why it is there: `staleness_timeout`, `max_retries_exceeded`,
+   * `worker_unavailable`, `dependency_cycle_detected` or `manual_dlq`.
+   */
+  dlqReason: string
+  dlqTimestamp: string
+  /** `pending`, `manually_resolved`, `permanently_failed` or `cancelled`. */
+  resolutionStatus: string
+  resolutionTimestamp?: string
+  resolutionNotes?: string
+  resolvedBy?: string
+  /** The task as it was when it entered the queue. */
+  taskSnapshot: any
+  metadata?: any
+}
+
+/** Filters of `listDlq`. */
+export interface DlqQuery {
+  /** `pending`, `manually_resolved`, `permanently_failed` or `cancelled`. */
+  resolutionStatus?: string
+  /** 1..=1000 (default 50). */
+  limit?: number
+  offset?: number
+}
+
+/** Dead letter queue counts by reason. */
+export interface DlqStats {
+  dlqReason: string
+  totalEntries: number
+  pending: number
+  manuallyResolved: number
+  permanentFailures: number
+  cancelled: number
+  oldestEntry?: string
+  newestEntry?: string
+  avgResolutionTimeMinutes?: number
+}
+
+/** An investigation update (`updateDlqInvestigation`). */
+export interface DlqUpdate {
+  /** `pending`, `manually_resolved`, `permanently_failed` or `cancelled`. */
+  resolutionStatus?: string
+  resolutionNotes?: string
+  resolvedBy?: string
+  metadata?: any
+}
+
+/** A domain event as JS receives it. */
+export interface DomainEventInfo {
+  eventId: string
+  /** In dot notation, e.g. `payment.captured`. */
+  name: string
+  version: string
+  /** The business payload (the step's result, or what its publisher made of it). */
+  payload: any
+  /** Whether the step that fired it succeeded. */
+  stepSucceeded: boolean
+  metadata: DomainEventMetadata
+}
+
+export interface DomainEventMetadata {
+  taskUuid: string
+  stepUuid?: string
+  stepName?: string
+  namespace: string
+  correlationId: string
+  /** ISO 8601 (UTC). */
+  firedAt: string
+  /** The publisher that fired it. */
+  firedBy: string
+}
+
+/** Options of `subscribeDomainEvents`. */
+export interface DomainEventOptions {
+  /**
+   * Names or patterns (`payment.*`: `*` stands for one dot-separated
+   * part; a lone `*` for every event). Default: every event.
+   */
+  patterns?: Array<string>
+  /** Most events waiting for JS before new ones are dropped (default 1000, 1..=100000). */
+  bufferSize?: number
+}
+
+/** The object `subscribeDomainEvents` answers. */
+export interface DomainEventSubscription {
+  /** Stops delivery. */
+  close: () => void
+  readonly closed: boolean
+  /** Events delivered to the callback. */
+  readonly delivered: number
+  /** Events dropped because JS did not keep up. */
+  readonly dropped: number
+}
+
+/**
+ * The running worker's domain event statistics: its event router (durable
+ * and fast routing) and in-process bus (dispatches to subscribers, drops).
+ */
+export declare function getDomainEventStats(): Record<string, unknown>
+
 /** Counters of the dispatch channel. */
 export declare function getFfiDispatchMetrics(): DispatchMetrics
 
@@ -170,8 +328,31 @@ export interface HealthReport {
   message: string
 }
 
+/** Health of the orchestration (or a worker's web API). */
+export interface HealthStatus {
+  /** `healthy`, `ready`, `alive`, `degraded`, `unhealthy`, ... */
+  status: string
+  timestamp: string
+}
+
 /** Whether a worker is running in this process. */
 export declare function isWorkerRunning(): boolean
+
+/** Filters and page of `listTasks`. */
+export interface ListTasksQuery {
+  /** From 1 (default 1). */
+  page?: number
+  /** 1..=100 (default 25). */
+  perPage?: number
+  namespace?: string
+  /**
+   * `completed` or `pending`: tasker's list filters on whether a task has
+   * finished (and lists each task's `status` so); other values are refused.
+   */
+  status?: string
+  initiator?: string
+  sourceSystem?: string
+}
 
 /**
  * Reads and checks the task templates of a folder, as `bootstrapWorker` does
@@ -194,11 +375,83 @@ export declare function logTrace(message: string, fields?: Record<string, unknow
 /** Writes a warning into the worker's log. */
 export declare function logWarn(message: string, fields?: Record<string, unknown> | undefined | null): void
 
+export interface NamespaceSummary {
+  name: string
+  description?: string
+  templateCount: number
+}
+
+/**
+ * The object `createTaskerClient` answers: every method returns a Promise
+ * and rejects with a coded Error (`NOT_FOUND`, `UNAUTHORIZED`, `FORBIDDEN`,
+ * `VALIDATION`, `CONFLICT`, `UNAVAILABLE`, `TIMEOUT`, `INVALID_ARGUMENT`,
+ * `INTERNAL`) carrying `status` (HTTP or gRPC), `serverCode` and `serverMessage`.
+ */
+export interface NativeTaskerClient {
+  createTask: (request: CreateTaskRequest) => Promise<TaskRecord>
+  getTask: (taskUuid: string) => Promise<TaskRecord>
+  listTasks: (query?: ListTasksQuery) => Promise<TaskPage>
+  cancelTask: (taskUuid: string) => Promise<void>
+  /** The task's context (what it was created with). */
+  getTaskContext: (taskUuid: string) => Promise<unknown>
+  getTaskSummary: (taskUuid: string) => Promise<Record<string, unknown>>
+  listSteps: (taskUuid: string) => Promise<Array<StepRecord>>
+  getStep: (taskUuid: string, stepUuid: string) => Promise<StepRecord>
+  getStepAudit: (taskUuid: string, stepUuid: string) => Promise<Array<StepAudit>>
+  resolveStep: (taskUuid: string, stepUuid: string, resolution: StepResolution) => Promise<StepRecord>
+  listTemplates: (namespace?: string) => Promise<TemplateList>
+  getTemplate: (namespace: string, name: string, version: string) => Promise<TemplateDetail>
+  /** Through a worker's web API (`workerUrl`). */
+  validateTemplate: (namespace: string, name: string, version: string) => Promise<Record<string, unknown>>
+  health: () => Promise<HealthStatus>
+  healthDetailed: () => Promise<Record<string, unknown>>
+  liveness: () => Promise<HealthStatus>
+  readiness: () => Promise<Record<string, unknown>>
+  listDlq: (query?: DlqQuery) => Promise<Array<DlqEntry>>
+  getDlqEntry: (taskUuid: string) => Promise<DlqEntry>
+  getDlqStats: () => Promise<Array<DlqStats>>
+  updateDlqInvestigation: (dlqEntryUuid: string, update: DlqUpdate) => Promise<void>
+  getDlqInvestigationQueue: (limit?: number) => Promise<Array<Record<string, unknown>>>
+  getStalenessMonitoring: (limit?: number) => Promise<Array<Record<string, unknown>>>
+  /** Through a worker's web API (`workerUrl`). */
+  getWorkerMetrics: () => Promise<Record<string, unknown>>
+  /** Through a worker's web API (`workerUrl`). */
+  getDomainEventStats: () => Promise<Record<string, unknown>>
+  /** `rest` or `grpc`. */
+  readonly transport: string
+}
+
+export interface Pagination {
+  page: number
+  perPage: number
+  totalCount: number
+  totalPages: number
+  hasNext: boolean
+  hasPrevious: boolean
+}
+
 /**
  * Takes up to `max` (default 1) step events that are ready, without waiting.
  * Returns an empty array when none is pending.
  */
 export declare function pollStepEvents(max?: number | undefined | null): Array<StepEvent>
+
+/** What a JS publisher receives for each declared event of a completed step. */
+export interface PublisherContext {
+  eventName: string
+  /** `durable`, `fast` or `broadcast`. */
+  deliveryMode: string
+  /** What would be published without this publisher: the step's result. */
+  payload: any
+  stepSucceeded: boolean
+  stepName: string
+  stepUuid: string
+  taskUuid: string
+  namespace: string
+  correlationId: string
+  /** The context the task was created with. */
+  taskContext: any
+}
 
 /** How steps claimed by a worker process that died are brought back. */
 export interface RecoveryOptions {
@@ -217,6 +470,14 @@ export interface RecoveryOptions {
   sweepIntervalMs?: number
 }
 
+/**
+ * Registers the JS function that shapes the payloads of the publisher
+ * `name` (as templates name it in `publishes_events[].publisher`). The
+ * function must return a Promise (an `async` function) of the payload, or
+ * of null/undefined not to publish. Replaces an earlier registration.
+ */
+export declare function registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => Promise<unknown>): void
+
 /** Retry policy of a step definition. */
 export interface RetryPolicy {
   retryable: boolean
@@ -229,6 +490,23 @@ export interface RetryPolicy {
 
 /** Sets the log level (error, warn, info, debug, trace, or a RUST_LOG-style filter). */
 export declare function setLogLevel(level: string): void
+
+/** One stored result of a step (its audit trail). */
+export interface StepAudit {
+  auditUuid: string
+  workflowStepUuid: string
+  transitionUuid: string
+  taskUuid: string
+  recordedAt: string
+  workerUuid?: string
+  correlationId?: string
+  success: boolean
+  executionTimeMs?: number
+  result?: any
+  stepName: string
+  fromState?: string
+  toState: string
+}
 
 /** What a handler produced, passed to `completeStepEvent`. */
 export interface StepCompletion {
@@ -327,6 +605,57 @@ export interface StepFailure {
  */
 export type StepOutcome = 'success' | 'retryable_failure' | 'permanent_failure'
 
+/** Where a step of a task stands. */
+export interface StepReadiness {
+  workflowStepUuid: string
+  name: string
+  currentState: string
+  dependenciesSatisfied: boolean
+  retryEligible: boolean
+  readyForExecution: boolean
+  attempts: number
+  maxAttempts: number
+  nextRetryAt?: string
+}
+
+/** A workflow step. */
+export interface StepRecord {
+  stepUuid: string
+  taskUuid: string
+  name: string
+  createdAt: string
+  updatedAt: string
+  completedAt?: string
+  /** The stored result (what the handler returned, with tasker's metadata). */
+  results?: any
+  currentState: string
+  dependenciesSatisfied: boolean
+  retryEligible: boolean
+  readyForExecution: boolean
+  totalParents: number
+  completedParents: number
+  attempts: number
+  maxAttempts: number
+  lastFailureAt?: string
+  nextRetryAt?: string
+  lastAttemptedAt?: string
+}
+
+/** What to do with a stuck step (`resolveStep`). */
+export interface StepResolution {
+  /**
+   * `reset_for_retry` (back to pending, to run again), `resolve_manually`
+   * (mark it done without a result) or `complete_manually` (done, with `result`).
+   */
+  action: string
+  reason: string
+  /** Who did it. */
+  by: string
+  /** The result to store (`complete_manually`). */
+  result?: any
+  metadata?: any
+}
+
 /** Answer of `stopWorker` and `transitionToGracefulShutdown`. */
 export interface StopResult {
   /** `stopped`, `stopping`, `transitioned` or `not_running`. */
@@ -344,6 +673,12 @@ export declare function stopWorker(): StopResult
 
 /** Stops the worker and resolves once it has fully stopped. */
 export declare function stopWorkerAsync(): Promise<StopResult>
+
+/**
+ * Delivers the worker's in-process domain events matching `patterns` to
+ * `callback`, as they are published.
+ */
+export declare function subscribeDomainEvents(callback: (event: DomainEventInfo) => unknown, options?: DomainEventOptions): DomainEventSubscription
 
 /** Options of `subscribeStepEvents`. */
 export interface SubscribeOptions {
@@ -382,6 +717,59 @@ export interface TaskInfo {
   updatedAt: string
 }
 
+/** A page of tasks. */
+export interface TaskPage {
+  tasks: Array<TaskRecord>
+  pagination: Pagination
+}
+
+/** A task as the orchestration reports it. */
+export interface TaskRecord {
+  taskUuid: string
+  name: string
+  namespace: string
+  version: string
+  /**
+   * The task's state, e.g. `pending`, `steps_in_process`, `complete`,
+   * `blocked_by_failures`, `cancelled`; in a `listTasks` page only
+   * `completed` or `pending` (tasker lists whether the task has finished).
+   */
+  status: string
+  createdAt: string
+  updatedAt: string
+  completedAt?: string
+  /** The context the task was created with. */
+  context: any
+  initiator: string
+  sourceSystem: string
+  reason: string
+  priority?: number
+  tags?: Array<string>
+  correlationId: string
+  parentCorrelationId?: string
+  totalSteps: number
+  pendingSteps: number
+  inProgressSteps: number
+  completedSteps: number
+  failedSteps: number
+  readySteps: number
+  executionStatus: string
+  recommendedAction: string
+  completionPercentage: number
+  healthStatus: string
+  steps: Array<StepReadiness>
+}
+
+/** A template with its steps. */
+export interface TemplateDetail {
+  name: string
+  namespace: string
+  version: string
+  description?: string
+  configuration?: any
+  steps: Array<TemplateStepDetail>
+}
+
 /** A task template as `loadTaskTemplates` reports it. */
 export interface TemplateInfo {
   /** The YAML file it came from. */
@@ -390,6 +778,20 @@ export interface TemplateInfo {
   name: string
   version: string
   steps: Array<TemplateStepInfo>
+}
+
+/** Templates registered with the orchestration. */
+export interface TemplateList {
+  namespaces: Array<NamespaceSummary>
+  templates: Array<TemplateSummary>
+  totalCount: number
+}
+
+export interface TemplateStepDetail {
+  name: string
+  description?: string
+  defaultRetryable: boolean
+  defaultMaxAttempts: number
 }
 
 /** A step of a template and the handler it names. */
@@ -401,6 +803,16 @@ export interface TemplateStepInfo {
   method?: string
   /** `handler.resolver`, if the template names one. */
   resolver?: string
+  /** Publishers its domain events name (`publishes_events[].publisher`). */
+  publishers: Array<string>
+}
+
+export interface TemplateSummary {
+  name: string
+  namespace: string
+  version: string
+  description?: string
+  stepCount: number
 }
 
 /**
@@ -438,7 +850,7 @@ export interface WorkerConfig {
   /** `test`, `development` or `production` (default: `TASKER_ENV`, else `development`). */
   environment?: string
   /**
-   * `error`, `warn`, `info`, `debug` or `trace`, or a filter with per-target
+   * `off`, `error`, `warn`, `info`, `debug` or `trace`, or a filter with per-target
    * levels such as `warn,sqlx::query=warn` (default: `RUST_LOG`, else `warn`).
    */
   logLevel?: string

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { OrchestrationClient } from './client.mjs';
+import { DevTaskerClient } from './client.mjs';
 import { setupDatabase, startOrchestration } from './orchestration.mjs';
 import { startPostgres } from './postgres.mjs';
 import { removeDir } from './processes.mjs';
@@ -38,7 +38,7 @@ export function uniqueNamespace(prefix) {
  * server). Resolves to { databaseUrl, adminUrl, orchestrationUrl, client,
  * stopDatabase, startDatabase, stop }.
  */
-export async function startEnvironment({ orchestration = true, log = () => {}, logLevel = 'warn' } = {}) {
+export async function startEnvironment({ orchestration = true, log = () => {}, logLevel = 'warn', grpc = false, apiKeys = [] } = {}) {
   const started = [];
   const stop = async () => {
     while (started.length) await started.pop()();
@@ -58,11 +58,13 @@ export async function startEnvironment({ orchestration = true, log = () => {}, l
     await setupDatabase(pg.adminUrl, databaseUrl);
     log('database ready: pgmq installed, tasker migrations applied');
     let orchestrationUrl;
+    let grpcUrl;
     let orchestrationLogs = () => '';
     if (orchestration) {
-      const orch = await startOrchestration(databaseUrl, { log, logLevel });
+      const orch = await startOrchestration(databaseUrl, { log, logLevel, grpc, apiKeys });
       started.push(orch.stop);
       orchestrationUrl = orch.url;
+      grpcUrl = orch.grpcUrl;
       orchestrationLogs = orch.logs;
     }
     return {
@@ -72,7 +74,9 @@ export async function startEnvironment({ orchestration = true, log = () => {}, l
       stopDatabase: pg.stopServer,
       startDatabase: pg.startServer,
       orchestrationUrl,
-      client: orchestrationUrl ? new OrchestrationClient(orchestrationUrl) : undefined,
+      grpcUrl,
+      // With API keys required, the client carries the first one.
+      client: orchestrationUrl ? new DevTaskerClient({ baseUrl: orchestrationUrl, apiKey: apiKeys[0]?.key }) : undefined,
       orchestrationLogs,
       stop,
     };

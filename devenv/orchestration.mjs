@@ -10,15 +10,18 @@ export async function setupDatabase(adminUrl, databaseUrl) {
   await run(devenvBinary(), ['setup-db', '--admin-url', adminUrl, '--database-url', databaseUrl]);
 }
 
-/** Starts the orchestration server; resolves to { url, stop(), logs() }. */
-export async function startOrchestration(databaseUrl, { log = () => {}, logLevel = 'warn' } = {}) {
+/**
+ * Starts the orchestration server; resolves to { url, grpcUrl, stop(), logs() }.
+ * `grpc: true` also serves gRPC; `apiKeys: [{ key, permissions }]` requires one of them.
+ */
+export async function startOrchestration(databaseUrl, { log = () => {}, logLevel = 'warn', grpc = false, apiKeys = [] } = {}) {
   const port = await freePort();
   const bind = `127.0.0.1:${port}`;
-  const child = spawn(
-    devenvBinary(),
-    ['orchestration', '--database-url', databaseUrl, '--bind', bind, '--log-level', logLevel],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const args = ['orchestration', '--database-url', databaseUrl, '--bind', bind, '--log-level', logLevel];
+  const grpcBind = grpc ? `127.0.0.1:${await freePort()}` : undefined;
+  if (grpcBind) args.push('--grpc-bind', grpcBind);
+  for (const { key, permissions } of apiKeys) args.push('--api-key', `${key}=${permissions.join(',')}`);
+  const child = spawn(devenvBinary(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let recent = '';
   const remember = (d) => (recent = (recent + d).slice(-20000));
   child.stdout.on('data', remember);
@@ -31,6 +34,12 @@ export async function startOrchestration(databaseUrl, { log = () => {}, logLevel
     throw e;
   }
   const url = `http://${bind}`;
-  log(`orchestration server at ${url}`);
-  return { url, stop, logs: () => recent };
+  log(`orchestration server at ${url}${grpcBind ? ` (gRPC at ${grpcBind})` : ''}`);
+  return { url, grpcUrl: grpcBind && `http://${grpcBind}`, stop, logs: () => recent };
+}
+
+/** The rows of a SQL query on `databaseUrl`, as objects (for tests). */
+export async function query(databaseUrl, sql) {
+  const out = await run(devenvBinary(), ['query', '--database-url', databaseUrl, '--sql', sql]);
+  return out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
 }

@@ -4,7 +4,7 @@
  * real order through the workflow, shows its progress and the results, and
  * tears everything down.
  */
-import { Worker, EventNames } from '@tasker-systems/worker';
+import { EventNames, TaskerClient, Worker } from '@tasker-systems/worker';
 import { fileURLToPath } from 'node:url';
 
 import { startEnvironment } from '../devenv/environment.mjs';
@@ -45,14 +45,18 @@ async function main(): Promise<void> {
         { sku: 'MS-02', qty: 2, price: 24.5 },
       ],
     };
-    const taskUuid = await env.client.createTask({ name: 'order_fulfillment', namespace: 'demo_shop', context: order, reason: 'demo' });
+    // What any service does to submit and watch work: the package's client.
+    const client = new TaskerClient({ baseUrl: env.orchestrationUrl });
+    const { taskUuid } = await client.createTask({ name: 'order_fulfillment', namespace: 'demo_shop', context: order, reason: 'demo', tags: ['demo'] });
     say(`Created task ${taskUuid} for order ${order.orderId}; waiting for it to finish...`);
-    const task = await env.client.waitForTask(taskUuid, { timeoutMs: 120000 });
-    const steps = await env.client.stepsByName(taskUuid);
+    const task = await client.waitForTask(taskUuid, { timeoutMs: 120000 });
+    const steps = new Map((await client.listSteps(taskUuid)).map((step) => [step.name, step]));
     say(`\nTask ${taskUuid}: ${task.status} after ${elapsed()}`);
     for (const name of ['validate_order', 'reserve_inventory', 'charge_payment', 'ship_order']) {
-      const step = steps[name];
-      say(`  ${name.padEnd(18)} ${step.current_state.padEnd(9)} attempts=${step.attempts}  ${JSON.stringify(step.results?.result)}`);
+      const step = steps.get(name);
+      if (!step) throw new Error(`the task has no step ${name}`);
+      const result = (step.results as { result?: unknown } | undefined)?.result;
+      say(`  ${name.padEnd(18)} ${step.currentState.padEnd(9)} attempts=${step.attempts}  ${JSON.stringify(result)}`);
     }
     if (task.status !== 'complete') process.exitCode = 1;
   } finally {

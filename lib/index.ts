@@ -17,6 +17,8 @@ export { PushDelivery } from './push';
 export type { PushDeliveryOptions } from './push';
 export type { StepEventSource, DeliveryCallbacks } from './delivery';
 export { Worker } from './worker';
+export { TaskerClient, TaskerClientError, SETTLED_TASK_STATES } from './client';
+export type { WaitForTaskOptions } from './client';
 export type { WorkerOptions, WorkerStopSummary } from './worker';
 export {
   success,
@@ -56,4 +58,29 @@ export type {
   WorkerStatus,
   BootstrapResult,
   StopResult,
+  ClientOptions,
+  CreateTaskRequest,
+  ListTasksQuery,
+  TaskRecord,
+  TaskPage,
+  Pagination,
+  StepReadiness,
+  StepRecord,
+  StepAudit,
+  StepResolution,
+  TemplateList,
+  TemplateDetail,
+  TemplateSummary,
+  TemplateStepDetail,
+  NamespaceSummary,
+  HealthStatus,
+  DlqEntry,
+  DlqStats,
+  DlqQuery,
+  DlqUpdate,
+  DomainEventInfo,
+  DomainEventMetadata,
+  DomainEventOptions,
+  DomainEventSubscription,
+  PublisherContext,
 } from '../index';

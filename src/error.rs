@@ -29,10 +29,26 @@ pub enum ErrorCode {
     SubscriptionActive,
     /// A bug in the bridge (including a caught panic).
     Internal,
+    /// TaskerClient: the task, step, template or entry does not exist (404).
+    NotFound,
+    /// TaskerClient: no or wrong credentials (401).
+    Unauthorized,
+    /// TaskerClient: the credentials lack the permission (403).
+    Forbidden,
+    /// TaskerClient: the server refused the request as invalid (400, 422).
+    Validation,
+    /// TaskerClient: it conflicts with existing state, e.g. a duplicate task (409).
+    Conflict,
+    /// TaskerClient: the server cannot be reached or is overloaded (connection errors, 5xx, 503).
+    Unavailable,
+    /// TaskerClient: no answer in time (client timeout, 408).
+    Timeout,
+    /// TaskerClient: the server failed on the request (500, gRPC INTERNAL).
+    ServerError,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::NotBootstrapped,
         ErrorCode::AlreadyRunning,
         ErrorCode::InvalidArgument,
@@ -42,6 +58,14 @@ impl ErrorCode {
         ErrorCode::ChannelClosed,
         ErrorCode::SubscriptionActive,
         ErrorCode::Internal,
+        ErrorCode::NotFound,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::Validation,
+        ErrorCode::Conflict,
+        ErrorCode::Unavailable,
+        ErrorCode::Timeout,
+        ErrorCode::ServerError,
     ];
 }
 
@@ -57,6 +81,14 @@ impl AsRef<str> for ErrorCode {
             ErrorCode::ChannelClosed => "CHANNEL_CLOSED",
             ErrorCode::SubscriptionActive => "SUBSCRIPTION_ACTIVE",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::Validation => "VALIDATION",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::ServerError => "SERVER_ERROR",
         }
     }
 }
@@ -85,6 +117,9 @@ pub struct BridgeError {
     /// The JS value thrown while the argument was read (a getter, a Proxy),
     /// kept as the JS error's `cause`.
     pub cause: Option<JsCause>,
+    /// Extra properties of the JS error (a TaskerClient failure's `status`,
+    /// `serverCode`, `serverMessage`); set on rejected Promises.
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A JS value held as an error cause (a reference into the JS heap).
@@ -120,7 +155,13 @@ impl BridgeError {
             code,
             message: message.into(),
             cause: None,
+            details: None,
         }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.details = Some(details);
+        self
     }
 
     pub fn with_cause(mut self, cause: JsCause) -> Self {

@@ -14,9 +14,11 @@ mod api;
 #[path = "../bench/addon/mod.rs"]
 mod bench;
 mod claiming;
+mod client;
 mod config;
 mod conversions;
 mod db_health;
+mod domain_events;
 mod dispatch;
 mod error;
 #[cfg(any(test, feature = "bench"))]

@@ -18,11 +18,19 @@ type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
 
 /// A JS Error with `code` set (and `cause`, if any), as a napi error that
 /// throws or rejects with that object.
-pub fn coded(env: &Env, err: BridgeError) -> napi::Error {
+pub fn coded(env: &Env, mut err: BridgeError) -> napi::Error {
     let text = err.to_string();
+    let details = err.details.take();
     let raw = unsafe { JsError::from(napi::Error::<ErrorCode>::from(err)).into_value(env.raw()) };
     if raw.is_null() {
         return napi::Error::new(Status::GenericFailure, text);
+    }
+    for (key, value) in details.into_iter().flatten() {
+        unsafe {
+            if let (Ok(name), Ok(value)) = (std::ffi::CString::new(key), crate::conversions::json::to_js(env.raw(), &value)) {
+                napi::sys::napi_set_named_property(env.raw(), raw, name.as_ptr(), value);
+            }
+        }
     }
     match unsafe { Unknown::from_napi_value(env.raw(), raw) } {
         Ok(value) => napi::Error::from(value),

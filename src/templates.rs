@@ -38,6 +38,8 @@ pub struct TemplateStepInfo {
     pub method: Option<String>,
     /// `handler.resolver`, if the template names one.
     pub resolver: Option<String>,
+    /// Publishers its domain events name (`publishes_events[].publisher`).
+    pub publishers: Vec<String>,
 }
 
 fn yaml_files(dir: &Path) -> BridgeResult<Vec<PathBuf>> {
@@ -84,7 +86,13 @@ pub fn load(dir: &str) -> BridgeResult<Vec<TemplateInfo>> {
             steps: template
                 .steps
                 .into_iter()
-                .map(|s| TemplateStepInfo { name: s.name, callable: s.handler.callable, method: s.handler.method, resolver: s.handler.resolver })
+                .map(|s| TemplateStepInfo {
+                    publishers: s.publishes_events.iter().filter_map(|e| e.publisher.clone()).collect(),
+                    name: s.name,
+                    callable: s.handler.callable,
+                    method: s.handler.method,
+                    resolver: s.handler.resolver,
+                })
                 .collect(),
         });
     }
@@ -92,6 +100,14 @@ pub fn load(dir: &str) -> BridgeResult<Vec<TemplateInfo>> {
         return Err(BridgeError::invalid("templatePath", format!("'{dir}' holds no task template (.yaml or .yml files)")));
     }
     Ok(templates)
+}
+
+/// Every publisher name the templates' domain events use.
+pub fn publishers(templates: &[TemplateInfo]) -> Vec<String> {
+    let mut names: Vec<String> = templates.iter().flat_map(|t| t.steps.iter().flat_map(|s| s.publishers.iter().cloned())).collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Fails unless every wanted namespace has a template.

@@ -46,7 +46,9 @@ const KIND_TEXT = {
   uncaught: 'uncaught exception / unhandled rejection',
 };
 // Environment fallbacks of WorkerConfig: a child must not inherit a usable database.
-const FALLBACKS = ['DATABASE_URL', 'TASKER_TEMPLATE_PATH', 'TASKER_ENV', 'RUST_LOG', 'TASKER_WORKER_ID'];
+const FALLBACKS = ['DATABASE_URL', 'TASKER_TEMPLATE_PATH', 'TASKER_ENV', 'RUST_LOG', 'TASKER_WORKER_ID', 'TASKER_API_KEY', 'TASKER_AUTH_TOKEN', 'TASKER_ORCHESTRATION_AUTH_TOKEN'];
+// TaskerClient's fallbacks: servers that refuse at once.
+const CLIENT_FALLBACKS = { TASKER_ORCHESTRATION_URL: 'http://127.0.0.1:1', TASKER_ORCHESTRATION_GRPC_URL: 'http://127.0.0.1:1', TASKER_WORKER_URL: 'http://127.0.0.1:1' };
 
 // The children's call logs; FUZZ_KEEP_LOGS=1 keeps them (the path is printed with each report).
 const workDir = mkdtempSync(join(tmpdir(), 'tasker-fuzz-'));
@@ -61,6 +63,7 @@ const clip = (s, n) => (s.length > n ? `${s.slice(0, n)}… (${s.length} chars)`
 function runChild(phase, seed, calls, logPath, extraEnv) {
   const env = { ...process.env, RUST_BACKTRACE: '0', FUZZ_LOG: logPath, TASKER_BENCH_ADDON: BENCH_ADDON, ...extraEnv };
   for (const name of FALLBACKS) delete env[name];
+  Object.assign(env, CLIENT_FALLBACKS);
   return new Promise((resolve) => {
     const started = Date.now();
     const child = spawn(process.execPath, [CHILD, phase, String(seed), String(calls)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -253,7 +256,7 @@ describe('fuzz: a running worker', TIMEOUT, () => {
           await create();
           break;
         } catch (e) {
-          if (!alive() || !/\b404\b/.test(String(e?.message))) throw e;
+          if (!alive() || e?.code !== 'NOT_FOUND') throw e;
           await sleep(250);
         }
       }
@@ -264,7 +267,7 @@ describe('fuzz: a running worker', TIMEOUT, () => {
       }
     };
     const report = await runPhase('running', {
-      extraEnv: { FUZZ_DATABASE_URL: env.databaseUrl, FUZZ_TEMPLATE_PATH: templates.path, FUZZ_NAMESPACE: templates.namespace },
+      extraEnv: { FUZZ_DATABASE_URL: env.databaseUrl, FUZZ_TEMPLATE_PATH: templates.path, FUZZ_NAMESPACE: templates.namespace, FUZZ_ORCHESTRATION_URL: env.orchestrationUrl },
       during: createTasks,
     });
     console.log(`[fuzz ${runtimeName} running] ${created} tasks created for the worker`);

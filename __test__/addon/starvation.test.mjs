@@ -67,7 +67,7 @@ describe('starvation reports', { timeout: 300_000 }, () => {
       const child = runWorker(delivery);
       await eventually(() => child.output.includes('READY') || child.exitCode !== null, { timeoutMs: 60_000, what: 'the worker' });
       assert.equal(child.exitCode, null, child.log);
-      const tasks = await Promise.all([1, 2, 3].map((i) => env.client.createTask({ name: 'single', namespace: templates.namespace, context: { starve: delivery, i } })));
+      const tasks = await Promise.all([1, 2, 3].map((i) => env.client.createTask({ name: 'single', namespace: templates.namespace, context: { starve: delivery, i } }).then((t) => t.taskUuid)));
       await eventually(() => child.output.includes('DONE') || child.exitCode !== null, { timeoutMs: BLOCK_MS + 60_000, what: 'the worker to finish' });
       assert.equal(await child.exited, 0, child.log);
 

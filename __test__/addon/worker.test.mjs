@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { eventually, sleep, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { eventually, sleep, stepsByName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
 import { expectCode, native } from '../helpers/native.mjs';
 
 const COMPLETION_TIMEOUT_MS = 3000;
@@ -12,7 +12,7 @@ let env;
 let templates;
 
 async function createSingle(context) {
-  return env.client.createTask({ name: 'single', namespace: templates.namespace, context });
+  return (await env.client.createTask({ name: 'single', namespace: templates.namespace, context })).taskUuid;
 }
 
 /** Polls the channel until one event arrives. */
@@ -100,7 +100,7 @@ describe('native worker', { timeout: 240000 }, () => {
 
     const task = await env.client.waitForTask(taskUuid);
     assert.equal(task.status, 'complete');
-    const steps = await env.client.stepsByName(taskUuid);
+    const steps = await stepsByName(env.client, taskUuid);
     assert.deepEqual(steps.only_step.results.result, { echoed: context.payload });
   });
 
@@ -141,8 +141,8 @@ describe('native worker', { timeout: 240000 }, () => {
       error: { message: 'cannot ever work', errorType: 'ValidationError', backtrace: ['at handler'] },
     });
     assert.equal((await env.client.waitForTask(doomed)).status, 'blocked_by_failures');
-    const doomedStep = (await env.client.stepsByName(doomed)).only_step;
-    assert.equal(doomedStep.current_state, 'error');
+    const doomedStep = (await stepsByName(env.client, doomed)).only_step;
+    assert.equal(doomedStep.currentState, 'error');
     assert.equal(doomedStep.attempts, 1);
 
     const flaky = await createSingle({ mode: 'retryable' });
@@ -273,7 +273,7 @@ describe('native worker', { timeout: 240000 }, () => {
     const unclaimed = await createSingle({ mode: 'after-graceful' });
     await sleep(2000);
     assert.deepEqual(native.pollStepEvents(), []);
-    assert.ok(['pending', 'enqueued'].includes((await env.client.stepsByName(unclaimed)).only_step.current_state), 'not claimed');
+    assert.ok(['pending', 'enqueued'].includes((await stepsByName(env.client, unclaimed)).only_step.currentState), 'not claimed');
     const stopped = await native.stopWorkerAsync();
     assert.equal(stopped.status, 'stopped');
     assert.equal(native.isWorkerRunning(), false);

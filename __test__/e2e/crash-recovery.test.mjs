@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { eventually, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { eventually, stepsByName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
 
 const CONCURRENCY = 4;
 const TASKS = 3 * CONCURRENCY;
@@ -58,12 +58,12 @@ async function crashAndRecover(secondWorkerId) {
   const runsFile = join(dir, `runs-${secondWorkerId}.jsonl`);
   const first = startWorker('crash-first', 600_000, runsFile);
   await first.ready;
-  const tasks = await Promise.all(Array.from({ length: TASKS }, (_, i) => env.client.createTask({ name: 'long', namespace: templates.namespace, context: { i, run: secondWorkerId } })));
+  const tasks = await Promise.all(Array.from({ length: TASKS }, (_, i) => env.client.createTask({ name: 'long', namespace: templates.namespace, context: { i, run: secondWorkerId } }).then((t) => t.taskUuid)));
   await eventually(() => runs(runsFile).length === CONCURRENCY, { what: `${CONCURRENCY} handlers running` });
   // The killed worker holds only what it runs: the other steps stay in the queue.
   const claimed = async () => {
-    const steps = await Promise.all(tasks.map((uuid) => env.client.stepsByName(uuid)));
-    return steps.filter((s) => s.long_step.current_state === 'in_progress').length;
+    const steps = await Promise.all(tasks.map((uuid) => stepsByName(env.client, uuid)));
+    return steps.filter((s) => s.long_step.currentState === 'in_progress').length;
   };
   assert.equal(await claimed(), CONCURRENCY, 'steps claimed = handlers running');
 

@@ -41,7 +41,7 @@ describe('database outage', { timeout: 300_000 }, () => {
     const creator = (async () => {
       for (let i = 0; creating; i++) {
         try {
-          created.push(await env.client.createTask({ name: 'single', namespace: templates.namespace, context: { mode: 'outage', i } }));
+          created.push((await env.client.createTask({ name: 'single', namespace: templates.namespace, context: { mode: 'outage', i } })).taskUuid);
         } catch {
           // The orchestration cannot create tasks while the database is down.
         }

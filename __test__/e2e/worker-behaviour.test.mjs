@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { eventually, sleep, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { eventually, sleep, stepsByName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
 
 const { Worker, EventNames, getTaskerRuntime } = pkg;
@@ -25,7 +25,7 @@ function newWorker(options = {}) {
   });
 }
 
-const createSingle = (context) => env.client.createTask({ name: 'single', namespace: templates.namespace, context });
+const createSingle = async (context) => (await env.client.createTask({ name: 'single', namespace: templates.namespace, context })).taskUuid;
 
 describe('Worker on the real environment', { timeout: 300000 }, () => {
   before(async () => {
@@ -68,7 +68,7 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
       const task = await env.client.waitForTask(hung, { timeoutMs: 60000 });
       assert.equal(task.status, 'complete');
       assert.deepEqual(aborted, ['TimeoutError'], 'the handler saw its signal fire');
-      const step = (await env.client.stepsByName(hung)).only_step;
+      const step = (await stepsByName(env.client, hung)).only_step;
       assert.deepEqual(step.results.result, { attempt: 2 }, 'retried after the timeout');
       for (const uuid of burst) assert.equal((await env.client.waitForTask(uuid, { timeoutMs: 60000 })).status, 'complete');
       assert.ok(maxActive >= 1 && maxActive <= 2, `never more than the concurrency limit (saw ${maxActive})`);
@@ -110,8 +110,8 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
 
     // Every step is either complete or was handed back: none stays in_progress.
     const states = async () => {
-      const all = await Promise.all(tasks.map((uuid) => env.client.stepsByName(uuid)));
-      return all.map((steps) => steps.only_step.current_state);
+      const all = await Promise.all(tasks.map((uuid) => stepsByName(env.client, uuid)));
+      return all.map((steps) => steps.only_step.currentState);
     };
     const settled = await eventually(
       async () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { stepsByName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
 
 const { Worker, RetryableError, PermanentError, decision } = pkg;
@@ -68,9 +68,9 @@ function registerHandlers(w) {
 }
 
 async function run(name, context) {
-  const uuid = await env.client.createTask({ name, namespace: templates.namespace, context });
+  const { taskUuid: uuid } = await env.client.createTask({ name, namespace: templates.namespace, context });
   const task = await env.client.waitForTask(uuid, { timeoutMs: 90000 });
-  return { task, steps: await env.client.stepsByName(uuid) };
+  return { task, steps: await stepsByName(env.client, uuid) };
 }
 
 describe('workflows through real tasker-core', { timeout: 300000 }, () => {
@@ -121,7 +121,7 @@ describe('workflows through real tasker-core', { timeout: 300000 }, () => {
     const { task, steps } = await run('doomed', {});
     assert.equal(task.status, 'blocked_by_failures');
     assert.equal((calls.doomed ?? 0) - before, 1, 'never retried');
-    assert.equal(steps.doomed_step.current_state, 'error');
+    assert.equal(steps.doomed_step.currentState, 'error');
     assert.equal(calls.never_runs, undefined, 'the dependent step never ran');
   });
 
@@ -137,11 +137,11 @@ describe('workflows through real tasker-core', { timeout: 300000 }, () => {
 
   test('many tasks at once all complete', async () => {
     const values = Array.from({ length: 12 }, (_, i) => i + 1);
-    const uuids = await Promise.all(values.map((value) => env.client.createTask({ name: 'arithmetic', namespace: templates.namespace, context: { value, batch: 'many' } })));
+    const uuids = await Promise.all(values.map((value) => env.client.createTask({ name: 'arithmetic', namespace: templates.namespace, context: { value, batch: 'many' } }).then((t) => t.taskUuid)));
     for (const [i, uuid] of uuids.entries()) {
       const task = await env.client.waitForTask(uuid, { timeoutMs: 90000 });
       assert.equal(task.status, 'complete');
-      const steps = await env.client.stepsByName(uuid);
+      const steps = await stepsByName(env.client, uuid);
       assert.equal(steps.square.results.result.value, (values[i] * 2 + 10) ** 2);
     }
   });

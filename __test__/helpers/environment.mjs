@@ -1,7 +1,8 @@
 // The environment a test file runs against: the shared one the test script
 // started (TASKER_TEST_DATABASE_URL / TASKER_TEST_ORCHESTRATION_URL), or one
 // of its own when the file runs alone. release() stops only what it started.
-import { OrchestrationClient } from '../../devenv/client.mjs';
+import { DevTaskerClient } from '../../devenv/client.mjs';
+export { stepsByName } from '../../devenv/client.mjs';
 import { prepareTemplates, startEnvironment, uniqueNamespace } from '../../devenv/environment.mjs';
 
 export const runtimeName = typeof Bun !== 'undefined' ? 'bun' : 'node';
@@ -10,7 +11,7 @@ export async function useEnvironment() {
   const databaseUrl = process.env.TASKER_TEST_DATABASE_URL;
   const orchestrationUrl = process.env.TASKER_TEST_ORCHESTRATION_URL;
   if (databaseUrl && orchestrationUrl) {
-    return { databaseUrl, orchestrationUrl, client: new OrchestrationClient(orchestrationUrl), release: async () => {} };
+    return { databaseUrl, orchestrationUrl, client: new DevTaskerClient({ baseUrl: orchestrationUrl }), release: async () => {} };
   }
   const env = await startEnvironment({ log: (m) => process.stderr.write(`[env] ${m}\n`) });
   return { ...env, release: env.stop };

@@ -13,6 +13,7 @@
 //                     one line `FAIL <json>` for each failed check
 //   FUZZ_SETTLE_MS    how long a returned Promise may stay pending (default 5000)
 //   FUZZ_DATABASE_URL, FUZZ_TEMPLATE_PATH, FUZZ_NAMESPACE   the running phase's worker
+//   FUZZ_ORCHESTRATION_URL  a real orchestration for TaskerClients (running phase)
 //   TASKER_BENCH_ADDON  the benchmark variant (default target/bench/debug/tasker-worker.node)
 // At the end it prints one line `FUZZ-SUMMARY <json>` on stdout and exits 0.
 import { openSync, writeSync } from 'node:fs';
@@ -35,6 +36,8 @@ const logFd = process.env.FUZZ_LOG ? openSync(process.env.FUZZ_LOG, 'a') : 2;
 const STABLE_CODES = new Set([
   'NOT_BOOTSTRAPPED', 'INVALID_ARGUMENT', 'UNKNOWN_EVENT', 'DATABASE_UNAVAILABLE', 'BOOTSTRAP_FAILED',
   'SUBSCRIPTION_ACTIVE', 'CHANNEL_CLOSED', 'INTERNAL', 'ALREADY_RUNNING',
+  // TaskerClient's codes
+  'NOT_FOUND', 'UNAUTHORIZED', 'FORBIDDEN', 'VALIDATION', 'CONFLICT', 'UNAVAILABLE', 'TIMEOUT', 'SERVER_ERROR',
 ]);
 const TEMPLATES = fileURLToPath(new URL('../../devenv/templates', import.meta.url));
 const BENCH_PATH = process.env.TASKER_BENCH_ADDON ?? fileURLToPath(new URL('../../target/bench/debug/tasker-worker.node', import.meta.url));
@@ -447,6 +450,103 @@ function dispatchTuning(depth = 0) {
     ['completionBufferSize', () => smallNumber([1, 10, 1000]), 0.3],
   ], depth);
 }
+// TaskerClient: servers that refuse at once (port 1), or the real
+// orchestration in the running phase; never one that could hang.
+const ORCHESTRATION = process.env.FUZZ_ORCHESTRATION_URL;
+function serverUrl() {
+  if (ORCHESTRATION && chance(0.6)) return str(ORCHESTRATION);
+  return chance(0.7) ? str(pick(['http://127.0.0.1:1', 'http://127.0.0.1:1/', 'http://localhost:1'])) : oneOf('ftp://x', '', 'not a url', 'http://[::1', 'http://127.0.0.1:99999', 'https://')();
+}
+function clientOptions(depth = 0) {
+  return shaped([
+    ['baseUrl', serverUrl, 0.9],
+    ['transport', oneOf('rest', 'grpc', 'rest', 'smoke', 'GRPC', ''), 0.5],
+    ['grpcUrl', serverUrl, 0.3],
+    ['workerUrl', serverUrl, 0.3],
+    ['apiKey', strOr('k', 'a\nb', 'x'.repeat(300), ''), 0.3],
+    ['apiKeyHeader', strOr('X-API-Key', 'bad header', ''), 0.15],
+    ['bearerToken', strOr('t', 'a\r\nb', ''), 0.2],
+    ['timeoutMs', () => smallNumber([100, 1000, 3000]), 0.5],
+  ], depth);
+}
+function taskRequest(depth = 0) {
+  return shaped([
+    ['name', strOr('single', 'nope', ''), 0.9],
+    ['namespace', () => str(chance(0.6) && process.env.FUZZ_NAMESPACE ? process.env.FUZZ_NAMESPACE : pick(['fuzz', '', 'ünï'])), 0.9],
+    ['version', strOr('1.0.0', '9.9.9', ''), 0.4],
+    ['context', () => (chance(0.5) ? jsonObject(depth + 1) : json(depth + 1)), 0.7],
+    ['tags', () => (chance(0.6) ? S(['a', 'b'], '["a", "b"]') : array(2)), 0.3],
+    ['priority', () => smallNumber([-100, 0, 5, 100]), 0.3],
+    ['idempotencyKey', string, 0.2],
+    ['correlationId', () => (chance(0.5) ? str(uuid(4)) : string()), 0.2],
+    ['initiator', string, 0.2],
+    ['reason', string, 0.2],
+  ], depth);
+}
+function listQuery(depth = 0) {
+  return shaped([
+    ['page', () => smallNumber([1, 2, 100]), 0.5],
+    ['perPage', () => smallNumber([1, 25, 100]), 0.5],
+    ['namespace', string, 0.4],
+    ['status', oneOf('completed', 'pending', 'complete', ''), 0.4],
+  ], depth);
+}
+function resolution(depth = 0) {
+  return shaped([
+    ['action', oneOf('reset_for_retry', 'resolve_manually', 'complete_manually', 'explode', ''), 0.9],
+    ['reason', string, 0.8],
+    ['by', string, 0.8],
+    ['result', json, 0.4],
+    ['metadata', jsonObject, 0.2],
+  ], depth);
+}
+function dlqQuery(depth = 0) {
+  return shaped([
+    ['resolutionStatus', oneOf('pending', 'manually_resolved', 'Pending', 'lost'), 0.5],
+    ['limit', () => smallNumber([1, 50, 1000]), 0.5],
+    ['offset', () => smallNumber([0, 10]), 0.3],
+  ], depth);
+}
+function dlqUpdate(depth = 0) {
+  return shaped([
+    ['resolutionStatus', oneOf('pending', 'manually_resolved', 'cancelled', 'lost'), 0.6],
+    ['resolutionNotes', string, 0.5],
+    ['resolvedBy', string, 0.5],
+    ['metadata', jsonObject, 0.2],
+  ], depth);
+}
+const anyUuid = () => (chance(0.7) ? str(uuid(pick([4, 7]))) : string());
+/** The client's methods and their argument shapes (all return a Promise). */
+const CLIENT_METHODS = {
+  createTask: [taskRequest], getTask: [anyUuid], listTasks: [listQuery], cancelTask: [anyUuid], getTaskContext: [anyUuid],
+  getTaskSummary: [anyUuid], listSteps: [anyUuid], getStep: [anyUuid, anyUuid], getStepAudit: [anyUuid, anyUuid],
+  resolveStep: [anyUuid, anyUuid, resolution], listTemplates: [string], getTemplate: [string, string, string],
+  validateTemplate: [string, string, string], health: [], healthDetailed: [], liveness: [], readiness: [], listDlq: [dlqQuery],
+  getDlqEntry: [anyUuid], getDlqStats: [], updateDlqInvestigation: [anyUuid, dlqUpdate], getDlqInvestigationQueue: [() => smallNumber([1, 10])],
+  getStalenessMonitoring: [() => smallNumber([1, 10])], getWorkerMetrics: [], getDomainEventStats: [],
+};
+function domainOptions(depth = 0) {
+  return shaped([
+    ['patterns', () => (chance(0.6) ? S(['payment.*', '*'], '["payment.*", "*"]') : array(2)), 0.6],
+    ['bufferSize', () => smallNumber([1, 100, 10000]), 0.4],
+  ], depth);
+}
+function domainCallback() {
+  return weighted([
+    [3, () => S(() => {}, '(event) => {}')],
+    [2, () => S(() => { throw new Error('fuzz: subscriber threw'); }, `() => { ${THROW('subscriber threw')} }`)],
+    [1, () => any(1)],
+  ])();
+}
+function publisherFn() {
+  return weighted([
+    [3, () => S(async (c) => c?.payload ?? null, 'async (c) => c?.payload ?? null')],
+    [1, () => S(async () => { throw new Error('fuzz: publisher threw'); }, `async () => { ${THROW('publisher threw')} }`)],
+    [1, () => S(() => 42, '() => 42')],
+    [1, () => any(1)],
+  ])();
+}
+
 function subscribeOptions(depth = 0) {
   return shaped([['maxInFlight', () => smallNumber([1, 2, 10, 10000]), 0.8]], depth);
 }
@@ -548,6 +648,16 @@ const CHECKS = {
     isObj(v) && typeof v.close === 'function' && typeof v.closed === 'boolean' && Number.isInteger(v.maxInFlight)
       ? undefined
       : `returned ${describe(v)}, expected a StepEventSubscription`,
+  array: (v) => (Array.isArray(v) ? undefined : `returned ${describe(v)}, expected an array`),
+  object: (v) => (isObj(v) ? undefined : `returned ${describe(v)}, expected an object`),
+  client: (v) =>
+    isObj(v) && Object.keys(CLIENT_METHODS).every((m) => typeof v[m] === 'function') && typeof v.transport === 'string'
+      ? undefined
+      : `returned ${describe(v)}, expected a NativeTaskerClient`,
+  domainSubscription: (v) =>
+    isObj(v) && typeof v.close === 'function' && typeof v.closed === 'boolean' && typeof v.dropped === 'number'
+      ? undefined
+      : `returned ${describe(v)}, expected a DomainEventSubscription`,
   harness: (v) =>
     isObj(v) && ['inject', 'poll', 'subscribe', 'complete', 'close'].every((m) => typeof v[m] === 'function')
       ? undefined
@@ -755,6 +865,11 @@ const NATIVE = {
   setLogLevel: REC('undefined', { slots: [level] }),
   getVersion: REC('string', { slots: [] }),
   healthCheck: REC('health', { slots: [] }),
+  loadTaskTemplates: REC('array', { slots: [() => str(chance(0.5) ? TEMPLATES : pick(['/no/such/dir', '/etc/passwd', '/dev/null', '']))] }),
+  createTaskerClient: REC('client', { slots: [clientOptions] }),
+  subscribeDomainEvents: REC('domainSubscription', { slots: [domainCallback, domainOptions] }),
+  registerDomainEventPublisher: REC('undefined', { slots: [strOr('fuzz_publisher', '', 'x'.repeat(300)), publisherFn] }),
+  getDomainEventStats: REC('object', { slots: [] }),
 };
 const BENCH = {
   stepEvent: REC('event', { slots: [] }),
@@ -764,6 +879,8 @@ const BENCH = {
   createHarness: REC('harness', { slots: [harnessOptions] }),
 };
 const subscriptions = []; // { sub, name, origin }
+const clients = []; // { c, name, origin }
+const domainSubscriptions = []; // { sub, name, origin }
 const harnesses = []; // { h, name, origin, closed, controlled }
 
 function callExport(name, table = NATIVE, ns = 'native') {
@@ -776,6 +893,8 @@ function callExport(name, table = NATIVE, ns = 'native') {
       rec.then?.(v);
       if (/^(complete|tryComplete|checkpoint)/.test(name) && v !== false) forget(args[0]?.v);
       if (rec.check === 'subscription') registerSubscription(v, `${ns}.${name}(${srcs(args)})`);
+      if (rec.check === 'client') clients.push({ c: v, name: `client${clients.length}`, origin: `${ns}.${name}(${srcs(args)})` });
+      if (rec.check === 'domainSubscription') domainSubscriptions.push({ sub: v, name: `dsub${domainSubscriptions.length}`, origin: `${ns}.${name}(${srcs(args)})` });
     },
   });
 }
@@ -795,6 +914,24 @@ function subscriptionCall() {
     [2, () => invoke({ name: 'StepEventSubscription#maxInFlight', desc: `${label}.maxInFlight`, run: () => s.sub.maxInFlight, check: 'count' })],
   ])();
 }
+function clientCall() {
+  const entry = pick(clients);
+  const method = pick(Object.keys(CLIENT_METHODS));
+  const args = argsFor(CLIENT_METHODS[method]);
+  return invoke({
+    name: `TaskerClient#${method}`, desc: `[${entry.name} = ${entry.origin}] ${entry.name}.${method}(${srcs(args)})`,
+    run: () => entry.c[method](...vals(args)), check: 'any', promise: true,
+  });
+}
+function domainSubscriptionCall() {
+  const s = pick(domainSubscriptions);
+  const label = `[${s.name} = ${s.origin}] ${s.name}`;
+  return weighted([
+    [2, () => invoke({ name: 'DomainEventSubscription#close', desc: `${label}.close()`, run: () => s.sub.close(), check: 'undefined' })],
+    [1, () => invoke({ name: 'DomainEventSubscription#closed', desc: `${label}.closed`, run: () => s.sub.closed, check: 'boolean' })],
+    [1, () => invoke({ name: 'DomainEventSubscription#dropped', desc: `${label}.dropped`, run: () => s.sub.dropped, check: 'count' })],
+  ])();
+}
 /** A `this` for a method called on the wrong object. */
 function wrongThis() {
   return weighted([
@@ -803,11 +940,12 @@ function wrongThis() {
     [1, () => S({}, '{}')],
     [harnesses.length ? 1 : 0, () => { const h = pick(harnesses); return S(h.h, `${h.name} /* a bench harness */`); }],
     [subscriptions.length ? 1 : 0, () => { const s = pick(subscriptions); return S(s.sub, `${s.name} /* a StepEventSubscription */`); }],
+    [clients.length ? 1 : 0, () => { const c = pick(clients); return S(c.c, `${c.name} /* a NativeTaskerClient */`); }],
   ])();
 }
 /** A handle's methods and getters detached and called on another `this`, or with `new`. */
-function handleAbuse(entry, name, methods, getters) {
-  const handle = entry.h ?? entry.sub;
+function handleAbuse(entry, name, methods, getters, promiseMethods = ['inject', 'completeAsync']) {
+  const handle = entry.h ?? entry.sub ?? entry.c;
   const label = `[${entry.name} = ${entry.origin}] ${entry.name}`;
   const args = argsFor([() => any(0), () => any(0)]);
   return weighted([
@@ -830,8 +968,8 @@ function handleAbuse(entry, name, methods, getters) {
       });
     }],
     // `new` only on methods that return no Promise (under Bun, `new f()` drops it).
-    [1, () => {
-      const method = pick(methods.filter((m) => !['inject', 'completeAsync'].includes(m)));
+    [methods.some((m) => !promiseMethods.includes(m)) ? 1 : 0, () => {
+      const method = pick(methods.filter((m) => !promiseMethods.includes(m)));
       return invoke({ name: `new ${name}#${method}`, desc: `new ${label}.${method}(${srcs(args)})`, run: () => new handle[method](...vals(args)), check: 'any' });
     }],
   ])();
@@ -915,6 +1053,15 @@ const SUB_METHODS = ['close'];
 const SUB_GETTERS = ['closed', 'inFlight', 'maxInFlight'];
 const HARNESS_METHODS = ['inject', 'markStarted', 'takeLatenciesUs', 'poll', 'subscribe', 'complete', 'tryComplete', 'completeAsync', 'metrics', 'close'];
 const subAbuse = () => handleAbuse(pick(subscriptions), 'StepEventSubscription', SUB_METHODS, SUB_GETTERS);
+const clientAbuse = () => handleAbuse(pick(clients), 'TaskerClient', Object.keys(CLIENT_METHODS), ['transport'], Object.keys(CLIENT_METHODS));
+/** The client and domain-event calls every phase with them makes. */
+const CLIENT_EXPORTS = ['createTaskerClient', 'subscribeDomainEvents', 'registerDomainEventPublisher', 'getDomainEventStats', 'loadTaskTemplates'];
+const clientCalls = (weight) => [
+  [weight * 0.3, () => callExport(pick(CLIENT_EXPORTS))],
+  [clients.length ? weight : 0, clientCall],
+  [clients.length ? weight * 0.05 : 0, clientAbuse],
+  [domainSubscriptions.length ? weight * 0.1 : 0, domainSubscriptionCall],
+];
 
 function randomCall() {
   switch (PHASE) {
@@ -923,6 +1070,7 @@ function randomCall() {
         [80, () => callExport(pick(Object.keys(NATIVE)))],
         [3, () => constructExport(NATIVE, 'native')],
         [subscriptions.length ? 7 : 0, subscriptionCall],
+        ...clientCalls(20),
       ])();
     case 'lifecycle':
       return weighted([
@@ -945,6 +1093,7 @@ function randomCall() {
         [10, () => callExport(pick(['logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace', 'setLogLevel']))],
         [subscriptions.length ? 5 : 0, subAbuse],
         [1, () => constructExport(Object.fromEntries(Object.entries(NATIVE).filter(([n]) => !NOT_WHILE_RUNNING.has(n))), 'native')],
+        ...clientCalls(12),
       ])();
     case 'bench':
       return weighted([
@@ -964,13 +1113,16 @@ function randomCall() {
 /** The names every phase must have called at least once. */
 function expectedNames() {
   const fromSub = (p) => [...SUB_METHODS, ...SUB_GETTERS].map((m) => `StepEventSubscription#${m}${p}`);
+  const fromClient = Object.keys(CLIENT_METHODS).map((m) => `TaskerClient#${m}`);
+  // Domain event subscriptions need a running worker.
+  const fromDomain = ['DomainEventSubscription#close', 'DomainEventSubscription#dropped'];
   switch (PHASE) {
     case 'unbooted':
-      return [...Object.keys(NATIVE)];
+      return [...Object.keys(NATIVE), ...fromClient];
     case 'lifecycle':
       return [...LIFECYCLE, ...EVENT_CALLS];
     case 'running':
-      return [...Object.keys(NATIVE), ...fromSub(''), ...fromSub(' (this: other)')];
+      return [...Object.keys(NATIVE), ...fromSub(''), ...fromSub(' (this: other)'), ...fromClient, ...fromDomain];
     case 'bench':
       return [...Object.keys(BENCH), 'Harness#inject (this: other)', 'Harness#inject', 'Harness#markStarted', 'Harness#takeLatenciesUs', 'Harness#poll',
         'Harness#subscribe', 'Harness#complete', 'Harness#tryComplete', 'Harness#completeAsync', 'Harness#metrics',
@@ -1017,6 +1169,7 @@ async function setup() {
 async function teardown() {
   if (PHASE === 'running') {
     for (const s of subscriptions) invoke({ name: 'StepEventSubscription#close', desc: `${s.name}.close() /* teardown */`, run: () => s.sub.close(), check: 'undefined' });
+    for (const s of domainSubscriptions) invoke({ name: 'DomainEventSubscription#close', desc: `${s.name}.close() /* teardown */`, run: () => s.sub.close(), check: 'undefined' });
     invoke({ name: 'transitionToGracefulShutdown', desc: 'native.transitionToGracefulShutdown() /* teardown */', run: () => native.transitionToGracefulShutdown(), check: 'stop' });
     await settle(invoke({ name: 'transitionToGracefulShutdownAsync', desc: 'native.transitionToGracefulShutdownAsync() /* teardown */', run: () => native.transitionToGracefulShutdownAsync(), check: 'stop', promise: true }));
     await drain();

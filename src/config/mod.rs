@@ -36,7 +36,7 @@ pub struct WorkerConfig {
     pub template_path: Option<String>,
     /// `test`, `development` or `production` (default: `TASKER_ENV`, else `development`).
     pub environment: Option<String>,
-    /// `error`, `warn`, `info`, `debug` or `trace`, or a filter with per-target
+    /// `off`, `error`, `warn`, `info`, `debug` or `trace`, or a filter with per-target
     /// levels such as `warn,sqlx::query=warn` (default: `RUST_LOG`, else `warn`).
     pub log_level: Option<String>,
     /// Identifier reported to the orchestration (default: `TASKER_WORKER_ID`, else generated).

@@ -49,7 +49,7 @@ pub struct RecoverySettings {
 
 
 const ENVIRONMENTS: [&str; 3] = ["test", "development", "production"];
-const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
 
 
 /// Validates `config`, filling gaps from `env` (an environment lookup).
@@ -100,7 +100,7 @@ pub fn resolve(
         Some(level) => {
             return Err(BridgeError::invalid(
                 "logLevel",
-                format!("'{level}' is not one of error, warn, info, debug, trace, or a filter such as warn,sqlx::query=warn"),
+                format!("'{level}' is not one of off, error, warn, info, debug, trace, or a filter such as warn,sqlx::query=warn"),
             ))
         }
         None => env("RUST_LOG").unwrap_or_else(|| "warn".to_string()),

@@ -40,6 +40,7 @@ pub struct RunningWorker {
     pub handle: tokio::runtime::Handle,
     runtime: Mutex<Option<Runtime>>,
     system: tokio::sync::Mutex<WorkerSystemHandle>,
+    event_bus: crate::domain_events::EventBus,
     dispatch: Mutex<Option<Arc<Dispatch>>>,
     push: Mutex<Option<Arc<PushState>>>,
     reader: tokio::sync::Mutex<Option<Reader>>,
@@ -95,6 +96,18 @@ impl RunningWorker {
     pub fn is_graceful(&self) -> bool {
         self.graceful.load(Ordering::SeqCst)
     }
+
+    /// tasker-worker's in-process domain event bus.
+    pub fn event_bus(&self) -> crate::domain_events::EventBus {
+        self.event_bus.clone()
+    }
+
+    /// tasker-worker's domain event statistics (router and in-process bus).
+    pub async fn domain_event_stats(&self) -> serde_json::Value {
+        let core = self.system.lock().await.worker_core.clone();
+        let stats = core.lock().await.get_domain_event_stats().await;
+        serde_json::to_value(stats).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// Starts a worker, blocking the calling thread until it runs (a few seconds).
@@ -148,7 +161,7 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
 
     let started = runtime.block_on(async {
         let lease = start::prepare_database(&resolved).await?;
-        let started = start::start_system(&resolved).await?;
+        let started = start::start_system(&resolved, &templates::publishers(&found)).await?;
         let reader = start::reader_config(&resolved, &started.namespaces);
         start::create_step_queues(&resolved, &reader).await?;
         Ok::<_, BridgeError>((lease, started, reader))
@@ -185,6 +198,7 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
         handle,
         runtime: Mutex::new(Some(runtime)),
         system: tokio::sync::Mutex::new(started.system),
+        event_bus: started.event_bus,
         dispatch: Mutex::new(Some(started.dispatch)),
         push: Mutex::new(None),
         reader: tokio::sync::Mutex::new(Some(reader)),

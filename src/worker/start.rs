@@ -16,12 +16,14 @@ use tasker_worker::{WorkerBootstrap, WorkerSystemHandle};
 use crate::claiming::ReaderConfig;
 use crate::config::{with_application_name, ResolvedConfig};
 use crate::dispatch::{channel_length, Dispatch};
+use crate::domain_events::publisher::JsPublisher;
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
 use crate::recovery::{self, Lease, RecoveryConfig};
 
 /// Everything tasker-worker gave us once it runs.
 pub struct Started {
     pub system: WorkerSystemHandle,
+    pub event_bus: crate::domain_events::EventBus,
     pub dispatch: Arc<Dispatch>,
     pub commands: WorkerCommandSender,
     pub context: Arc<SystemContext>,
@@ -143,7 +145,7 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Boots tasker-worker and wires the dispatch channel over its handles.
-pub async fn start_system(resolved: &ResolvedConfig) -> BridgeResult<Started> {
+pub async fn start_system(resolved: &ResolvedConfig, publishers: &[String]) -> BridgeResult<Started> {
     // Not Send, so it runs here rather than in a spawned task; a panic in it
     // is caught by the export's guard.
     let mut system = WorkerBootstrap::bootstrap().await.map_err(|e| {
@@ -154,12 +156,16 @@ pub async fn start_system(resolved: &ResolvedConfig) -> BridgeResult<Started> {
     })?;
     let fail = |detail: &str| BridgeError::new(ErrorCode::BootstrapFailed, detail.to_string());
     let handles = system.take_dispatch_handles().ok_or_else(|| fail("tasker-worker gave no dispatch handles"))?;
-    let (callback, context, commands) = {
+    let (callback, context, commands, event_bus) = {
         let core = system.worker_core.lock().await;
         let router = core.event_router().ok_or_else(|| fail("tasker-worker has no event router"))?;
-        let registry = StepEventPublisherRegistry::with_event_router(core.domain_event_publisher(), router);
+        let mut registry = StepEventPublisherRegistry::with_event_router(core.domain_event_publisher(), router.clone());
+        // Publishers the templates name: their payloads are shaped in JS.
+        for name in publishers {
+            registry.register(JsPublisher::new(name.clone(), core.domain_event_publisher(), Some(router.clone())));
+        }
         let callback = Arc::new(DomainEventCallback::new(Arc::new(tokio::sync::RwLock::new(registry))));
-        (callback, core.context.clone(), core.command_sender().clone())
+        (callback, core.context.clone(), core.command_sender().clone(), core.in_process_event_bus())
     };
     let namespaces = system.supported_namespaces().await;
     let settings = &resolved.dispatch;
@@ -180,7 +186,7 @@ pub async fn start_system(resolved: &ResolvedConfig) -> BridgeResult<Started> {
         Duration::from_millis(settings.starvation_threshold_ms),
         resolved.max_claimed_steps.map(|n| n as usize),
     ));
-    Ok(Started { system, dispatch, commands, context, namespaces })
+    Ok(Started { system, event_bus, dispatch, commands, context, namespaces })
 }
 
 /// Creates the orchestration's queue of each namespace served before the

@@ -5,8 +5,15 @@
 //!       creates the role and database of --database-url (as the admin), the
 //!       pgmq extension, and applies tasker's migrations (from tasker-shared).
 //!   tasker-devenv orchestration --database-url URL --bind 127.0.0.1:PORT [--environment test]
+//!                [--grpc-bind 127.0.0.1:PORT] [--api-key KEY=perm,perm ...]
 //!       runs the tasker-core orchestration server, configured from
-//!       tasker-shared's own config types (no TOML to maintain).
+//!       tasker-shared's own config types (no TOML to maintain); with
+//!       --grpc-bind it also serves gRPC, with --api-key it requires one of
+//!       the given keys (each with its permissions, e.g. tasks:*,steps:read).
+//!
+//!   tasker-devenv query --database-url URL --sql 'SELECT ...'
+//!       prints each row of a query as a JSON line (tests read queues and
+//!       tables with it; no Postgres client is needed in JS).
 //!
 //! `orchestration` prints `READY <bind>` on stdout once the web API answers,
 //! and stops on SIGTERM, SIGINT or when its standard input closes (so it never
@@ -18,7 +25,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use tasker_orchestration::orchestration::bootstrap::OrchestrationBootstrap;
 use tasker_config_defaults::{default_common, to_toml};
-use tasker_shared::config::tasker::{OrchestrationConfig, OrchestrationWebConfig, TaskerConfig};
+use tasker_shared::config::tasker::{ApiKeyConfig, AuthConfig, GrpcConfig, OrchestrationConfig, OrchestrationWebConfig, TaskerConfig};
 use tokio::io::AsyncReadExt;
 
 struct Args {
@@ -28,6 +35,9 @@ struct Args {
     bind: String,
     environment: String,
     log_level: String,
+    grpc_bind: Option<String>,
+    api_keys: Vec<(String, Vec<String>)>,
+    sql: String,
 }
 
 fn parse_args() -> Result<Args> {
@@ -40,6 +50,9 @@ fn parse_args() -> Result<Args> {
         bind: "127.0.0.1:8080".into(),
         environment: "test".into(),
         log_level: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        grpc_bind: None,
+        api_keys: Vec::new(),
+        sql: String::new(),
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
@@ -49,6 +62,12 @@ fn parse_args() -> Result<Args> {
             "--bind" => parsed.bind = value,
             "--environment" => parsed.environment = value,
             "--log-level" => parsed.log_level = value,
+            "--grpc-bind" => parsed.grpc_bind = Some(value),
+            "--sql" => parsed.sql = value,
+            "--api-key" => {
+                let (key, permissions) = value.split_once('=').ok_or_else(|| anyhow!("--api-key wants KEY=perm,perm"))?;
+                parsed.api_keys.push((key.to_string(), permissions.split(',').map(str::to_string).collect()));
+            }
             other => bail!("unknown option {other}"),
         }
     }
@@ -56,6 +75,9 @@ fn parse_args() -> Result<Args> {
         bail!("--database-url (or DATABASE_URL) is required");
     }
     parsed.bind.parse::<std::net::SocketAddr>().with_context(|| format!("--bind {} is not ip:port", parsed.bind))?;
+    if let Some(bind) = &parsed.grpc_bind {
+        bind.parse::<std::net::SocketAddr>().with_context(|| format!("--grpc-bind {bind} is not ip:port"))?;
+    }
     Ok(parsed)
 }
 
@@ -71,9 +93,19 @@ fn orchestration_config(args: &Args) -> TaskerConfig {
     common.backoff.default_backoff_seconds = vec![1, 1, 2];
     common.backoff.max_backoff_seconds = 2;
     common.backoff.jitter_enabled = false;
+    let auth = (!args.api_keys.is_empty()).then(|| AuthConfig {
+        enabled: true,
+        api_keys_enabled: true,
+        api_keys: args
+            .api_keys
+            .iter()
+            .map(|(key, permissions)| ApiKeyConfig { key: key.clone(), permissions: permissions.clone(), description: "devenv".into() })
+            .collect(),
+        ..Default::default()
+    });
     let mut orchestration = OrchestrationConfig {
-        web: Some(OrchestrationWebConfig { bind_address: args.bind.clone(), ..Default::default() }),
-        grpc: None,
+        web: Some(OrchestrationWebConfig { bind_address: args.bind.clone(), auth, ..Default::default() }),
+        grpc: args.grpc_bind.as_ref().map(|bind| GrpcConfig { bind_address: bind.clone(), ..Default::default() }),
         shutdown_timeout_ms: 10_000,
         ..Default::default()
     };
@@ -185,10 +217,33 @@ async fn orchestration(args: &Args) -> Result<()> {
     let _ = std::fs::remove_file(&path);
     let mut handle = started.map_err(|e| anyhow!("orchestration did not start: {e}"))?;
     wait_until_answering(&args.bind).await?;
+    if let Some(grpc) = &args.grpc_bind {
+        wait_until_answering(grpc).await?;
+    }
     println!("READY {}", args.bind);
 
     stop_requested().await;
     let _ = tokio::time::timeout(Duration::from_secs(10), handle.stop()).await;
+    Ok(())
+}
+
+async fn query(args: &Args) -> Result<()> {
+    if args.sql.is_empty() {
+        bail!("--sql is required");
+    }
+    let pool = connect(&args.database_url).await?;
+    // A SELECT prints its rows as JSON, one per line; other statements run as given.
+    if args.sql.trim_start().to_ascii_lowercase().starts_with("select") {
+        let wrapped = format!("SELECT row_to_json(q)::text FROM ({}) q", args.sql);
+        let rows: Vec<String> = sqlx::query_scalar(&wrapped).fetch_all(&pool).await.context("running the query")?;
+        for row in rows {
+            println!("{row}");
+        }
+    } else {
+        let done = sqlx::query(&args.sql).execute(&pool).await.context("running the statement")?;
+        println!("{{\"rowsAffected\":{}}}", done.rows_affected());
+    }
+    pool.close().await;
     Ok(())
 }
 
@@ -203,6 +258,7 @@ fn main() -> Result<()> {
         match args.command.as_str() {
             "setup-db" => setup_db(&args).await,
             "orchestration" => orchestration(&args).await,
+            "query" => query(&args).await,
             other => Err(anyhow!("unknown command {other}; use setup-db or orchestration")),
         }
     });
@@ -223,6 +279,9 @@ mod tests {
             bind: "127.0.0.1:18080".into(),
             environment: "test".into(),
             log_level: "warn".into(),
+            grpc_bind: Some("127.0.0.1:19090".into()),
+            api_keys: vec![("k".into(), vec!["tasks:*".into()])],
+            sql: String::new(),
         };
         let config = orchestration_config(&args);
         let path = std::env::temp_dir().join(format!("orch-config-test-{}.toml", std::process::id()));
@@ -232,6 +291,7 @@ mod tests {
         let orchestration = loaded.orchestration.unwrap();
         assert_eq!(orchestration.web.unwrap().bind_address, "127.0.0.1:18080");
         assert_eq!(orchestration.event_systems.task_readiness.timing.fallback_polling_interval_seconds, 1);
+        assert_eq!(orchestration.grpc.unwrap().bind_address, "127.0.0.1:19090");
         assert!(loaded.worker.is_none());
     }
 
