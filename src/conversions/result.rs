@@ -237,6 +237,10 @@ fn backoff_metadata(backoff: &BackoffRequest) -> OrchestrationMetadata {
         BackoffKind::Custom => BackoffHintType::Custom,
     };
     OrchestrationMetadata {
+        // tasker-orchestration 0.1.8 schedules the retry from a Retry-After
+        // header only (its backoff calculator reads no hint): without it a
+        // requested delay was replaced by its own exponential one (2 s, 4 s, ...).
+        headers: [("retry-after".to_string(), backoff.delay_seconds.to_string())].into(),
         backoff_hint: Some(BackoffHint {
             backoff_type,
             delay_seconds: backoff.delay_seconds,
@@ -458,7 +462,9 @@ mod tests {
         let mut c = fail(StepOutcome::RetryableFailure, "429");
         c.backoff = Some(BackoffRequest { delay_seconds: 7, kind: Some(BackoffKind::RateLimit), context: Some("rate".into()) });
         let r = to_step_execution_result(c, step()).unwrap();
-        let hint = r.orchestration_metadata.unwrap().backoff_hint.unwrap();
+        let metadata = r.orchestration_metadata.unwrap();
+        assert_eq!(metadata.headers["retry-after"], "7", "the header tasker schedules the retry from");
+        let hint = metadata.backoff_hint.unwrap();
         assert_eq!(hint.delay_seconds, 7);
         assert!(matches!(hint.backoff_type, BackoffHintType::RateLimit));
     }
