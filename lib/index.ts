@@ -19,7 +19,16 @@ export type { StepEventSource, DeliveryCallbacks } from './delivery';
 export { Worker } from './worker';
 export { TaskerClient, TaskerClientError, SETTLED_TASK_STATES } from './client';
 export type { WaitForTaskOptions } from './client';
-export type { WorkerOptions, WorkerStopSummary } from './worker';
+export type { WorkerOptions, WorkerStopSummary, DomainEventStats } from './worker';
+export { DomainEventListeners } from './domain-events';
+export type {
+  DomainEvent,
+  DomainEventListener,
+  DomainEventListenerOptions,
+  DomainEventListenerStats,
+  DomainEventPublisherFn,
+  PublisherContext,
+} from './domain-events';
 export {
   success,
   decision,
@@ -82,5 +91,4 @@ export type {
   DomainEventMetadata,
   DomainEventOptions,
   DomainEventSubscription,
-  PublisherContext,
 } from '../index';

@@ -6,7 +6,11 @@ import type {
   BootstrapResult,
   CheckpointData,
   DispatchMetrics,
+  DomainEventInfo,
+  DomainEventOptions,
+  DomainEventSubscription,
   HealthReport,
+  PublisherContext,
   StepCompletion,
   StepEvent,
   StopResult,
@@ -43,6 +47,12 @@ export interface TaskerRuntime {
   checkpointYieldStepEvent(eventId: string, data: CheckpointData): Promise<void>;
   subscribeStepEvents(callback: (event: StepEvent) => void, options?: SubscribeOptions): StepEventSubscriptionHandle;
   getFfiDispatchMetrics(): DispatchMetrics;
+  /** Pushes the worker's in-process (fast) domain events matching `options.patterns` into `callback`. */
+  subscribeDomainEvents(callback: (event: DomainEventInfo) => void, options?: DomainEventOptions): DomainEventSubscription;
+  /** Lets a template's `publisher: <name>` shape its events' payloads. */
+  registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => Promise<unknown>): void;
+  /** The running worker's event router and in-process bus counters. */
+  getDomainEventStats(): Record<string, unknown>;
   checkStarvationWarnings(): void;
   cleanupTimeouts(): number;
   logError(message: string, fields?: LogFields): void;
@@ -117,6 +127,15 @@ export class NativeTaskerRuntime implements TaskerRuntime {
   }
   getFfiDispatchMetrics() {
     return this.call('getFfiDispatchMetrics', () => this.native.getFfiDispatchMetrics());
+  }
+  subscribeDomainEvents(callback: (event: DomainEventInfo) => void, options?: DomainEventOptions) {
+    return this.call('subscribeDomainEvents', () => this.native.subscribeDomainEvents(callback, options));
+  }
+  registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => Promise<unknown>) {
+    this.call('registerDomainEventPublisher', () => this.native.registerDomainEventPublisher(name, publisher));
+  }
+  getDomainEventStats() {
+    return this.call('getDomainEventStats', () => this.native.getDomainEventStats());
   }
   checkStarvationWarnings() {
     this.call('checkStarvationWarnings', () => this.native.checkStarvationWarnings());

@@ -6,6 +6,13 @@
 import type { BootstrapResult, StepCompletion, StepEvent, WorkerConfig } from '../index';
 import { FfiCallError } from './errors';
 import { asError, type StepEventSource } from './delivery';
+import {
+  DomainEventListeners,
+  type DomainEventListener,
+  type DomainEventListenerOptions,
+  type DomainEventListenerStats,
+  type DomainEventPublisherFn,
+} from './domain-events';
 import { EventNames, TaskerEventEmitter, type DeliveryMetrics } from './events';
 import {
   createStepContext,
@@ -51,6 +58,14 @@ export interface WorkerStopSummary {
   handedBack: number;
 }
 
+/** What `domainEventStats()` reports. */
+export interface DomainEventStats {
+  /** Per listener: its patterns, events delivered and dropped (it did not keep up). */
+  listeners: DomainEventListenerStats[];
+  /** The running worker's event router and in-process bus counters (absent when stopped). */
+  worker?: Record<string, unknown>;
+}
+
 interface Running {
   event: StepEvent;
   controller: AbortController;
@@ -80,6 +95,7 @@ export class Worker {
   private settledDuringDrain = 0;
   private draining = false;
   private signalHandler: (() => void) | undefined;
+  private readonly domainEvents: DomainEventListeners;
 
   constructor(private readonly options: WorkerOptions) {
     if (!options?.config) throw new TypeError('Worker: options.config is required (databaseUrl, templatePath, ...)');
@@ -90,6 +106,7 @@ export class Worker {
     this.runtime = options.runtime ?? getTaskerRuntime();
     this.events = options.events ?? new TaskerEventEmitter();
     this.events.start();
+    this.domainEvents = new DomainEventListeners(this.runtime);
   }
 
   get concurrency(): number {
@@ -123,6 +140,33 @@ export class Worker {
     return this;
   }
 
+  /**
+   * Listens to the fast (in-process) domain events whose name matches
+   * `pattern` (`payment.*`: `*` is one dot-separated part; a lone `*` is
+   * every event), from start() until stop(). Returns the function that
+   * removes the listener. A throwing or rejecting listener is logged and
+   * affects nothing else; events beyond `bufferSize` waiting for JS are
+   * dropped and counted (`domainEventStats()`).
+   */
+  onDomainEvent(pattern: string | readonly string[], listener: DomainEventListener, options?: DomainEventListenerOptions): () => void {
+    return this.domainEvents.add(pattern, listener, options);
+  }
+
+  /**
+   * Shapes the payloads of the events whose template names `publisher: <name>`:
+   * return the payload to publish, or null/undefined not to publish the event.
+   */
+  registerEventPublisher(name: string, publish: DomainEventPublisherFn): this {
+    this.domainEvents.publisher(name, publish);
+    return this;
+  }
+
+  /** What each listener received and missed, and the worker's event counters. */
+  domainEventStats(): DomainEventStats {
+    const listeners = this.domainEvents.stats();
+    return this.runtime.isWorkerRunning() ? { listeners, worker: this.runtime.getDomainEventStats() } : { listeners };
+  }
+
   /** Bootstraps the native worker and starts taking events. */
   async start(): Promise<BootstrapResult> {
     if (this.source) throw new Error('Worker.start: already started');
@@ -139,6 +183,8 @@ export class Worker {
       throw new Error(`Worker.start: ${result.message} (another worker already runs in this process)`);
     }
     this.workerId = result.workerId;
+    // Before the first step runs, so no event of this worker's steps is missed.
+    this.domainEvents.attach();
     const callbacks = {
       onStepEvent: (event: StepEvent) => void this.execute(event),
       onError: (error: Error) => this.events.publish(EventNames.POLLER_ERROR, { error }),
@@ -191,6 +237,8 @@ export class Worker {
     await graceful;
     let handedBack = 0;
     if (this.runtime.isWorkerRunning()) handedBack = (await this.runtime.stopWorker()).handedBack;
+    // After the core stopped: the drained steps' events were still delivered.
+    this.domainEvents.detach();
     const summary = { completed: this.settledDuringDrain - leftovers.length, abandoned: leftovers.length, handedBack };
     this.events.publish(EventNames.WORKER_STOPPED, { workerId: this.workerId, ...summary });
     return summary;

@@ -34,6 +34,8 @@ export class FakeRuntime {
   logs = [];
   running = false;
   subscription;
+  domainSubscriptions = [];
+  publishers = new Map();
   failPoll;
 
   record(name, ...args) {
@@ -91,6 +93,26 @@ export class FakeRuntime {
   }
   getFfiDispatchMetrics() {
     return { pendingCount: this.queue.length, inFlightCount: 0, completedCount: this.completions.length, failedCount: 0, timedOutCount: 0, starvationDetected: false, starvingEventCount: 0 };
+  }
+  subscribeDomainEvents(callback, options) {
+    this.record('subscribeDomainEvents', options);
+    const sub = { closed: false, delivered: 0, dropped: 0, close: () => (sub.closed = true), callback, options };
+    this.domainSubscriptions.push(sub);
+    return sub;
+  }
+  /** Delivers a domain event to every open subscription (no pattern filtering: the native side does it). */
+  emitDomainEvent(event) {
+    for (const sub of this.domainSubscriptions.filter((s) => !s.closed)) {
+      sub.delivered++;
+      sub.callback(event);
+    }
+  }
+  registerDomainEventPublisher(name, publisher) {
+    this.record('registerDomainEventPublisher', name);
+    this.publishers.set(name, publisher);
+  }
+  getDomainEventStats() {
+    return { inProcessBus: { totalEventsDispatched: 0 } };
   }
   checkStarvationWarnings() {
     this.record('checkStarvationWarnings');
