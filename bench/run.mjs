@@ -5,6 +5,7 @@
 //   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
 //   options: --only bridge,delivery,memory,idle,e2e   --runtimes node,bun
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
+//            --prebuilt (no cargo build: use the artifacts already in target/)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
@@ -22,6 +23,7 @@ const { values: options } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     debug: { type: 'boolean', default: false },
+    prebuilt: { type: 'boolean', default: false },
     only: { type: 'string', default: ALL.join(',') },
     runtimes: { type: 'string', default: 'node,bun' },
     out: { type: 'string', default: join(benchDir, 'results', 'latest.json') },
@@ -72,7 +74,7 @@ async function withEnvironment(build, fn) {
 }
 
 async function main() {
-  const build = prepareBuild({ debug: options.debug });
+  const build = prepareBuild({ debug: options.debug, prebuilt: options.prebuilt });
   const results = { mode: quick ? 'quick' : 'full', profile: build.profile, machine: machine(), startedAt: new Date().toISOString() };
   const inChild = (runtime, name, params) => runCase(runtime, name, params, { env: build.env });
 
