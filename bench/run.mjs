@@ -3,7 +3,7 @@
 //
 //   npm run bench                  full run (several minutes after the release build)
 //   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
-//   options: --only bridge,delivery,memory,idle,e2e   --runtimes node,bun
+//   options: --only bridge,delivery,memory,idle,e2e,latency   --runtimes node,bun
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
 //            --prebuilt (no cargo build: use the artifacts already in target/)
 import { execFileSync } from 'node:child_process';
@@ -15,10 +15,12 @@ import { prepareTemplates, startEnvironment, uniqueNamespace } from '../devenv/e
 import { prepareBuild } from './lib/build.mjs';
 import { benchDir, repoRoot, runCase } from './lib/children.mjs';
 import { throughputRun } from './lib/e2e.mjs';
+import { loneTaskLatency } from './lib/latency.mjs';
 import { median } from './lib/stats.mjs';
 import { table } from './lib/table.mjs';
 
-const ALL = ['bridge', 'delivery', 'memory', 'idle', 'e2e'];
+const ALL = ['bridge', 'delivery', 'memory', 'idle', 'e2e', 'latency'];
+const NEEDS_ENVIRONMENT = ['idle', 'e2e', 'latency'];
 const { values: options } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -38,8 +40,10 @@ if (unknown.length) {
 const runtimes = options.runtimes.split(',').filter(Boolean);
 const quick = options.quick;
 const sizes = quick
-  ? { bridge: { rounds: 5, perRound: 1000 }, delivery: { events: 500 }, memory: { events: 30_000, warmup: 20_000, every: 5_000 }, idle: { seconds: 5 }, e2e: { tasks: 20, repeats: 1 } }
-  : { bridge: { rounds: 15, perRound: 3000 }, delivery: { events: 3000 }, memory: { events: 100_000, warmup: 10_000 }, idle: { seconds: 30 }, e2e: { tasks: 100, repeats: 3 } };
+  ? { bridge: { rounds: 5, perRound: 1000 }, delivery: { events: 500 }, memory: { events: 30_000, warmup: 20_000, every: 5_000 }, idle: { seconds: 5 }, e2e: { tasks: 20, repeats: 1 },
+      latency: { tasks: 8 } }
+  : { bridge: { rounds: 15, perRound: 3000 }, delivery: { events: 3000 }, memory: { events: 100_000, warmup: 10_000 }, idle: { seconds: 30 }, e2e: { tasks: 100, repeats: 3 },
+      latency: { tasks: 30 } };
 
 const log = (message) => console.error(`[bench] ${message}`);
 
@@ -101,7 +105,7 @@ async function main() {
       results.memory.push(await inChild(rt, 'memory', sizes.memory));
     }
   }
-  if (only.includes('idle') || only.includes('e2e')) {
+  if (only.some((name) => NEEDS_ENVIRONMENT.includes(name))) {
     await withEnvironment(build, async (environment) => {
       if (only.includes('idle')) {
         results.idle = [];
@@ -130,6 +134,10 @@ async function main() {
         }
         results.e2eRuns = runs;
         results.e2e = summarizeRuns(runs);
+      }
+      if (only.includes('latency')) {
+        log(`lone 4-step linear task, one at a time, ${sizes.latency.tasks} tasks each: ${['native', ...runtimes].join(', ')}`);
+        results.taskLatency = await loneTaskLatency(environment, ['native', ...runtimes], sizes.latency.tasks, build);
       }
     });
   }

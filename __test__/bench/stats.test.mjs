@@ -13,7 +13,7 @@ test('percentiles by nearest rank, whatever the input order', () => {
   assert.equal(percentile(values, 0), 1);
   assert.equal(median([3, 1, 2]), 2);
   assert.ok(Number.isNaN(median([])));
-  assert.deepEqual(distribution([2, 1, 3]), { n: 3, p50: 2, p90: 3, p99: 3, max: 3 });
+  assert.deepEqual(distribution([2, 1, 3]), { n: 3, p50: 2, p90: 3, p95: 3, p99: 3, max: 3 });
   assert.deepEqual(values.slice(0, 3), [5, 1, 4], 'the input is not sorted in place');
 });
 
@@ -37,4 +37,16 @@ test('the table puts each measure beside its baseline with the ratio', () => {
   assert.match(text, /delivery latency p99 .*\| 900 µs .*\| 10.00 ms .*\| 0.09/);
   assert.match(text, /end-to-end steps\/s, maxInFlight 8 \(TS vs native\)\s+\| bun\s+\| 95\s+\| 100\s+\| 0.95/);
   assert.equal(text.split('\n').length, 2 + 4);
+});
+
+test('lone-task latency: each TypeScript worker against the native one', () => {
+  const text = table({
+    taskLatency: [
+      { kind: 'native', tasks: 30, taskLatencyMs: { p50: 200, p95: 300 } },
+      { kind: 'node', tasks: 30, taskLatencyMs: { p50: 210, p95: 330 } },
+    ],
+  });
+  assert.match(text, /lone 4-step linear task, p50 \(TS vs native, 30 tasks\)\s+\| node\s+\| 210 ms\s+\| 200 ms\s+\| 1.05/);
+  assert.match(text, /lone 4-step linear task, p95 .*\| node .*\| 330 ms .*\| 300 ms .*\| 1.1/);
+  assert.equal(text.split('\n').length, 2 + 2, 'no row for the baseline itself');
 });

@@ -9,7 +9,8 @@ import { distribution } from './stats.mjs';
 
 const TEMPLATES = new URL('../templates/', import.meta.url);
 
-function startWorker(kind, { databaseUrl, templatePath, namespace, concurrency, benchBinary, env }) {
+/** A worker process of `kind` serving `namespace`; prints READY once it claims steps. */
+export function startWorker(kind, { databaseUrl, templatePath, namespace, concurrency, benchBinary, env }) {
   if (kind === 'native') {
     return start(benchBinary, ['worker', '--database-url', databaseUrl, '--template-path', templatePath, '--concurrency', String(concurrency)]);
   }

@@ -12,12 +12,13 @@ export function median(values) {
   return percentile(values, 50);
 }
 
-/** n, p50, p90, p99 and max of `values`. */
+/** n, p50, p90, p95, p99 and max of `values`. */
 export function distribution(values) {
   return {
     n: values.length,
     p50: percentile(values, 50),
     p90: percentile(values, 90),
+    p95: percentile(values, 95),
     p99: percentile(values, 99),
     max: values.length ? Math.max(...values) : NaN,
   };

@@ -46,7 +46,22 @@ export function table(results) {
     rows.push([`end-to-end steps/s, maxInFlight ${run.concurrency} (TS vs native)`, run.kind, `${run.stepsPerSecond}`, `${native.stepsPerSecond}`, ratio(run.stepsPerSecond, native.stepsPerSecond)]);
     rows.push([`task completion p50, maxInFlight ${run.concurrency} (TS vs native)`, run.kind, `${run.taskLatencyMs.p50.toFixed(0)} ms`, `${native.taskLatencyMs.p50.toFixed(0)} ms`, ratio(run.taskLatencyMs.p50, native.taskLatencyMs.p50)]);
   }
+  rows.push(...taskLatencyRows(results.taskLatency ?? []));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
   return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
+
+const ms = (v) => `${v.toFixed(0)} ms`;
+
+/** Lone 4-step linear task: each TypeScript worker against the native one. */
+function taskLatencyRows(list) {
+  const native = list.find((r) => r.kind === 'native');
+  if (!native) return [];
+  return list
+    .filter((r) => r.kind !== 'native')
+    .flatMap((r) =>
+      ['p50', 'p95'].map((p) => [`lone 4-step linear task, ${p} (TS vs native, ${r.tasks} tasks)`, r.kind, ms(r.taskLatencyMs[p]), ms(native.taskLatencyMs[p]), ratio(r.taskLatencyMs[p], native.taskLatencyMs[p])]),
+    );
+}
+
