@@ -3,7 +3,7 @@
 //
 //   npm run bench                  full run (several minutes after the release build)
 //   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
-//   options: --only bridge,delivery,memory,idle,e2e,latency   --runtimes node,bun
+//   options: --only bridge,delivery,memory,idle,e2e,latency,retry   --runtimes node,bun
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
 //            --prebuilt (no cargo build: use the artifacts already in target/)
 import { execFileSync } from 'node:child_process';
@@ -16,11 +16,12 @@ import { prepareBuild } from './lib/build.mjs';
 import { benchDir, repoRoot, runCase } from './lib/children.mjs';
 import { throughputRun } from './lib/e2e.mjs';
 import { loneTaskLatency } from './lib/latency.mjs';
+import { retryTurnaround } from './lib/retry.mjs';
 import { median } from './lib/stats.mjs';
 import { table } from './lib/table.mjs';
 
-const ALL = ['bridge', 'delivery', 'memory', 'idle', 'e2e', 'latency'];
-const NEEDS_ENVIRONMENT = ['idle', 'e2e', 'latency'];
+const ALL = ['bridge', 'delivery', 'memory', 'idle', 'e2e', 'latency', 'retry'];
+const NEEDS_ENVIRONMENT = ['idle', 'e2e', 'latency', 'retry'];
 const { values: options } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -41,9 +42,9 @@ const runtimes = options.runtimes.split(',').filter(Boolean);
 const quick = options.quick;
 const sizes = quick
   ? { bridge: { rounds: 5, perRound: 1000 }, delivery: { events: 500 }, memory: { events: 30_000, warmup: 20_000, every: 5_000 }, idle: { seconds: 5 }, e2e: { tasks: 20, repeats: 1 },
-      latency: { tasks: 8 } }
+      latency: { tasks: 8 }, retry: { recovering: 3, exhausted: 1 } }
   : { bridge: { rounds: 15, perRound: 3000 }, delivery: { events: 3000 }, memory: { events: 100_000, warmup: 10_000 }, idle: { seconds: 30 }, e2e: { tasks: 100, repeats: 3 },
-      latency: { tasks: 30 } };
+      latency: { tasks: 30 }, retry: { recovering: 8, exhausted: 3 } };
 
 const log = (message) => console.error(`[bench] ${message}`);
 
@@ -138,6 +139,13 @@ async function main() {
       if (only.includes('latency')) {
         log(`lone 4-step linear task, one at a time, ${sizes.latency.tasks} tasks each: ${['native', ...runtimes].join(', ')}`);
         results.taskLatency = await loneTaskLatency(environment, ['native', ...runtimes], sizes.latency.tasks, build);
+      }
+      if (only.includes('retry')) {
+        results.retry = [];
+        for (const rt of runtimes) {
+          log(`retry turnaround, ${rt}: ${sizes.retry.recovering} tasks failing once, ${sizes.retry.exhausted} failing 3 times, 1 s backoffs`);
+          results.retry.push(await retryTurnaround(environment, rt, sizes.retry, build));
+        }
       }
     });
   }

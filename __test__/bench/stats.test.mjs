@@ -39,14 +39,17 @@ test('the table puts each measure beside its baseline with the ratio', () => {
   assert.equal(text.split('\n').length, 2 + 4);
 });
 
-test('lone-task latency: each TypeScript worker against the native one', () => {
+test('lone-task latency and retries each get rows against their own baseline', () => {
   const text = table({
     taskLatency: [
       { kind: 'native', tasks: 30, taskLatencyMs: { p50: 200, p95: 300 } },
       { kind: 'node', tasks: 30, taskLatencyMs: { p50: 210, p95: 330 } },
     ],
+    retry: [{ runtime: 'bun', tasks: 8, backoffRequestedMs: 1000, rerunAfterFailureMs: { p50: 1500 }, attemptGapMs: { p50: 1520 }, finalError: { p50Ms: 3000 } }],
   });
   assert.match(text, /lone 4-step linear task, p50 \(TS vs native, 30 tasks\)\s+\| node\s+\| 210 ms\s+\| 200 ms\s+\| 1.05/);
   assert.match(text, /lone 4-step linear task, p95 .*\| node .*\| 330 ms .*\| 300 ms .*\| 1.1/);
-  assert.equal(text.split('\n').length, 2 + 2, 'no row for the baseline itself');
+  assert.match(text, /re-run after a failure, p50 .*\| bun\s+\| 1500 ms\s+\| 1000 ms\s+\| 1.5/);
+  assert.match(text, /3 attempts to final error, p50 .*\| bun\s+\| 3000 ms\s+\| 2000 ms\s+\| 1.5/);
+  assert.equal(text.split('\n').length, 2 + 2 + 3, 'no row for the baselines themselves');
 });

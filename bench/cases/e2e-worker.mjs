@@ -1,5 +1,7 @@
-// The TypeScript worker of the end-to-end benchmark: trivial handlers, push
-// delivery, `concurrency` handlers at once. Prints READY once it claims steps
+// The TypeScript worker of the end-to-end benchmarks: trivial handlers, push
+// delivery, `concurrency` handlers at once. `bench.retry` fails retryably
+// while its attempt number is below the task's `failures`, asking for the
+// task's `backoffSeconds` (the retry benchmark). Prints READY once it claims steps
 // and stops (gracefully) when its standard input closes.
 import { pkg } from '../lib/package.mjs';
 import { params, runCase } from '../lib/child.mjs';
@@ -11,6 +13,11 @@ runCase(async () => {
     concurrency,
   });
   worker.register('bench.step', (ctx) => ({ ok: true, step: ctx.stepName }));
+  worker.register('bench.retry', (ctx) => {
+    const { failures = 0, backoffSeconds = 1 } = ctx.taskContext;
+    if (ctx.retryCount < failures) throw new pkg.RetryableError('bench: failing on purpose', { backoffSeconds });
+    return { ok: true, attempt: ctx.retryCount + 1 };
+  });
   await worker.start();
   process.stdout.write('READY\n');
   await new Promise((resolve) => {

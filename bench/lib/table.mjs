@@ -47,6 +47,7 @@ export function table(results) {
     rows.push([`task completion p50, maxInFlight ${run.concurrency} (TS vs native)`, run.kind, `${run.taskLatencyMs.p50.toFixed(0)} ms`, `${native.taskLatencyMs.p50.toFixed(0)} ms`, ratio(run.taskLatencyMs.p50, native.taskLatencyMs.p50)]);
   }
   rows.push(...taskLatencyRows(results.taskLatency ?? []));
+  rows.push(...retryRows(results.retry ?? []));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
   return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
@@ -63,5 +64,14 @@ function taskLatencyRows(list) {
     .flatMap((r) =>
       ['p50', 'p95'].map((p) => [`lone 4-step linear task, ${p} (TS vs native, ${r.tasks} tasks)`, r.kind, ms(r.taskLatencyMs[p]), ms(native.taskLatencyMs[p]), ratio(r.taskLatencyMs[p], native.taskLatencyMs[p])]),
     );
+}
+
+/** Retries: what the handler asked for against what happened. */
+function retryRows(list) {
+  return list.flatMap((r) => [
+    [`retry: re-run after a failure, p50 (observed vs backoff asked, ${r.tasks} tasks)`, r.runtime, ms(r.rerunAfterFailureMs.p50), ms(r.backoffRequestedMs), ratio(r.rerunAfterFailureMs.p50, r.backoffRequestedMs)],
+    ['  attempt start to next attempt start, p50', r.runtime, ms(r.attemptGapMs.p50), ms(r.backoffRequestedMs), ratio(r.attemptGapMs.p50, r.backoffRequestedMs)],
+    [`retry: 3 attempts to final error, p50 (vs the backoffs' sum)`, r.runtime, ms(r.finalError.p50Ms), ms(2 * r.backoffRequestedMs), ratio(r.finalError.p50Ms, 2 * r.backoffRequestedMs)],
+  ]);
 }
 
