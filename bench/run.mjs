@@ -3,7 +3,7 @@
 //
 //   npm run bench                  full run (several minutes after the release build)
 //   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
-//   options: --only bridge,delivery,memory,idle,e2e,latency,retry   --runtimes node,bun
+//   options: --only bridge,delivery,memory,idle,e2e,latency,retry,scale   --runtimes node,bun
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
 //            --prebuilt (no cargo build: use the artifacts already in target/)
 import { execFileSync } from 'node:child_process';
@@ -20,8 +20,8 @@ import { retryTurnaround } from './lib/retry.mjs';
 import { median } from './lib/stats.mjs';
 import { table } from './lib/table.mjs';
 
-const ALL = ['bridge', 'delivery', 'memory', 'idle', 'e2e', 'latency', 'retry'];
-const NEEDS_ENVIRONMENT = ['idle', 'e2e', 'latency', 'retry'];
+const ALL = ['bridge', 'delivery', 'memory', 'idle', 'e2e', 'latency', 'retry', 'scale'];
+const NEEDS_ENVIRONMENT = ['idle', 'e2e', 'latency', 'retry', 'scale'];
 const { values: options } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -42,9 +42,12 @@ const runtimes = options.runtimes.split(',').filter(Boolean);
 const quick = options.quick;
 const sizes = quick
   ? { bridge: { rounds: 5, perRound: 1000 }, delivery: { events: 500 }, memory: { events: 30_000, warmup: 20_000, every: 5_000 }, idle: { seconds: 5 }, e2e: { tasks: 20, repeats: 1 },
-      latency: { tasks: 8 }, retry: { recovering: 3, exhausted: 1 } }
+      latency: { tasks: 8 }, retry: { recovering: 3, exhausted: 1 }, scale: { tasks: 30, repeats: 1 } }
   : { bridge: { rounds: 15, perRound: 3000 }, delivery: { events: 3000 }, memory: { events: 100_000, warmup: 10_000 }, idle: { seconds: 30 }, e2e: { tasks: 100, repeats: 3 },
-      latency: { tasks: 30 }, retry: { recovering: 8, exhausted: 3 } };
+      latency: { tasks: 30 }, retry: { recovering: 8, exhausted: 3 }, scale: { tasks: 100, repeats: 3 } };
+// Scale-out: this many TypeScript worker processes (Node) on one namespace.
+const SCALE_WORKERS = [1, 2, 4];
+const SCALE_CONCURRENCY = 8;
 
 const log = (message) => console.error(`[bench] ${message}`);
 
@@ -147,6 +150,17 @@ async function main() {
           results.retry.push(await retryTurnaround(environment, rt, sizes.retry, build));
         }
       }
+      if (only.includes('scale')) {
+        const runs = [];
+        for (let repeat = 0; repeat < sizes.scale.repeats; repeat++) {
+          for (const workers of SCALE_WORKERS) {
+            log(`scale-out, ${workers} node worker process(es), ${sizes.scale.tasks} tasks (repeat ${repeat + 1}/${sizes.scale.repeats})`);
+            runs.push(await throughputRun(environment, 'node', SCALE_CONCURRENCY, sizes.scale.tasks, build, { workers }));
+          }
+        }
+        results.scaleRuns = runs;
+        results.scale = summarizeRuns(runs);
+      }
     });
   }
   results.finishedAt = new Date().toISOString();
@@ -157,16 +171,17 @@ async function main() {
   console.log(`\nAll figures: ${options.out}`);
 }
 
-/** Medians over the repeats of each (kind, concurrency). */
+/** Medians over the repeats of each (kind, concurrency, worker processes). */
 function summarizeRuns(runs) {
   const groups = new Map();
   for (const run of runs) {
-    const key = `${run.kind}/${run.concurrency}`;
+    const key = `${run.kind}/${run.concurrency}/${run.workers}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
   return [...groups.values()].map((group) => ({
     kind: group[0].kind,
     concurrency: group[0].concurrency,
+    workers: group[0].workers,
     repeats: group.length,
     tasks: group[0].tasks,
     stepsPerSecond: median(group.map((r) => r.stepsPerSecond)),

@@ -39,17 +39,22 @@ test('the table puts each measure beside its baseline with the ratio', () => {
   assert.equal(text.split('\n').length, 2 + 4);
 });
 
-test('lone-task latency and retries each get rows against their own baseline', () => {
+test('lone-task latency, retries and scale-out each get rows against their own baseline', () => {
   const text = table({
     taskLatency: [
       { kind: 'native', tasks: 30, taskLatencyMs: { p50: 200, p95: 300 } },
       { kind: 'node', tasks: 30, taskLatencyMs: { p50: 210, p95: 330 } },
     ],
     retry: [{ runtime: 'bun', tasks: 8, backoffRequestedMs: 1000, rerunAfterFailureMs: { p50: 1500 }, attemptGapMs: { p50: 1520 }, finalError: { p50Ms: 3000 } }],
+    scale: [
+      { kind: 'node', workers: 1, stepsPerSecond: 40, taskLatencyMs: { p50: 1000 } },
+      { kind: 'node', workers: 4, stepsPerSecond: 60, taskLatencyMs: { p50: 800 } },
+    ],
   });
   assert.match(text, /lone 4-step linear task, p50 \(TS vs native, 30 tasks\)\s+\| node\s+\| 210 ms\s+\| 200 ms\s+\| 1.05/);
   assert.match(text, /lone 4-step linear task, p95 .*\| node .*\| 330 ms .*\| 300 ms .*\| 1.1/);
   assert.match(text, /re-run after a failure, p50 .*\| bun\s+\| 1500 ms\s+\| 1000 ms\s+\| 1.5/);
   assert.match(text, /3 attempts to final error, p50 .*\| bun\s+\| 3000 ms\s+\| 2000 ms\s+\| 1.5/);
-  assert.equal(text.split('\n').length, 2 + 2 + 3, 'no row for the baselines themselves');
+  assert.match(text, /scale-out steps\/s, 4 worker processes \(vs 1\)\s+\| node\s+\| 60\s+\| 40\s+\| 1.5/);
+  assert.equal(text.split('\n').length, 2 + 2 + 3 + 2, 'no row for the baselines themselves');
 });

@@ -1,5 +1,6 @@
 // End-to-end throughput on the real environment: one worker (native Rust or
-// TypeScript in Node or Bun) serves a fresh namespace; N tasks are created
+// TypeScript in Node or Bun), or several processes of it, serve a fresh
+// namespace; N tasks are created
 // through the orchestration API; completion statistics come from the
 // database's own timestamps.
 import { join } from 'node:path';
@@ -38,14 +39,20 @@ async function waitTasks(benchBinary, databaseUrl, namespace, count) {
   return JSON.parse(child.output.trim().split('\n').pop());
 }
 
-/** One run: `tasks` tasks through a `kind` worker with `concurrency` handlers at once. */
-export async function throughputRun(environment, kind, concurrency, tasks, { benchBinary, env }) {
+/**
+ * One run: `tasks` tasks through `workers` processes of a `kind` worker, each
+ * with `concurrency` handlers at once.
+ */
+export async function throughputRun(environment, kind, concurrency, tasks, { benchBinary, env }, { workers = 1 } = {}) {
   const namespace = uniqueNamespace('bench');
   const templates = prepareTemplates(namespace, TEMPLATES);
   const templatePath = templates.path;
-  const worker = startWorker(kind, { databaseUrl: environment.databaseUrl, templatePath, namespace, concurrency, benchBinary, env });
+  const started = [];
   try {
-    await waitForLine(worker, 'READY');
+    for (let i = 0; i < workers; i++) {
+      started.push(startWorker(kind, { databaseUrl: environment.databaseUrl, templatePath, namespace, concurrency, benchBinary, env }));
+    }
+    await Promise.all(started.map((worker) => waitForLine(worker, 'READY')));
     const waiting = waitTasks(benchBinary, environment.databaseUrl, namespace, tasks);
     await createTasks(environment.client, namespace, tasks);
     const stats = await waiting;
@@ -53,13 +60,14 @@ export async function throughputRun(environment, kind, concurrency, tasks, { ben
     return {
       kind,
       concurrency,
+      workers,
       tasks,
       steps: stats.steps,
       stepsPerSecond: Math.round((stats.steps / (stats.span_ms / 1000)) * 10) / 10,
       taskLatencyMs: distribution(stats.latencies_ms),
     };
   } finally {
-    await stop(worker);
+    await Promise.all(started.map((worker) => stop(worker)));
     templates.remove();
   }
 }

@@ -48,6 +48,7 @@ export function table(results) {
   }
   rows.push(...taskLatencyRows(results.taskLatency ?? []));
   rows.push(...retryRows(results.retry ?? []));
+  rows.push(...scaleRows(results.scale ?? []));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
   return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
@@ -75,3 +76,14 @@ function retryRows(list) {
   ]);
 }
 
+/** Scale-out: N worker processes on one namespace against one. */
+function scaleRows(list) {
+  const one = list.find((r) => r.workers === 1);
+  if (!one) return [];
+  return list
+    .filter((r) => r.workers !== 1)
+    .flatMap((r) => [
+      [`scale-out steps/s, ${r.workers} worker processes (vs 1)`, r.kind, `${r.stepsPerSecond}`, `${one.stepsPerSecond}`, ratio(r.stepsPerSecond, one.stepsPerSecond)],
+      [`scale-out task completion p50, ${r.workers} worker processes (vs 1)`, r.kind, ms(r.taskLatencyMs.p50), ms(one.taskLatencyMs.p50), ratio(r.taskLatencyMs.p50, one.taskLatencyMs.p50)],
+    ]);
+}
