@@ -684,7 +684,17 @@ export declare function subscribeDomainEvents(callback: (event: DomainEventInfo)
 export interface SubscribeOptions {
   /** Most events handed to JS and not yet completed (default 10, at most 10000). */
   maxInFlight?: number
+  /** `subscribeStepEventBatches` only: most events in one call (default 64, at most 1000). */
+  maxBatch?: number
 }
+
+/**
+ * Like `subscribeStepEvents`, but each call hands over every event that is
+ * ready and has a slot, up to `maxBatch` (default 64): under load, one
+ * wake-up of JS for many events. A throw in the callback fails all of that
+ * call's events as retryable (handle each event's errors in the callback).
+ */
+export declare function subscribeStepEventBatches(callback: (events: StepEvent[]) => unknown, options?: SubscribeOptions): StepEventSubscription
 
 /**
  * Delivers each step event to `callback` as soon as the worker has it, with

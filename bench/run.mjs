@@ -3,7 +3,7 @@
 //
 //   npm run bench                  full run (several minutes after the release build)
 //   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
-//   options: --only bridge,delivery,memory,idle,e2e,latency,retry,scale   --runtimes node,bun
+//   options: --only bridge,delivery,throughput,memory,idle,e2e,latency,retry,scale   --runtimes node,bun
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
 //            --prebuilt (no cargo build: use the artifacts already in target/)
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ import { retryTurnaround } from './lib/retry.mjs';
 import { median } from './lib/stats.mjs';
 import { table } from './lib/table.mjs';
 
-const ALL = ['bridge', 'delivery', 'memory', 'idle', 'e2e', 'latency', 'retry', 'scale'];
+const ALL = ['bridge', 'delivery', 'throughput', 'memory', 'idle', 'e2e', 'latency', 'retry', 'scale'];
 const NEEDS_ENVIRONMENT = ['idle', 'e2e', 'latency', 'retry', 'scale'];
 const { values: options } = parseArgs({
   options: {
@@ -41,9 +41,9 @@ if (unknown.length) {
 const runtimes = options.runtimes.split(',').filter(Boolean);
 const quick = options.quick;
 const sizes = quick
-  ? { bridge: { rounds: 5, perRound: 1000 }, delivery: { events: 500 }, memory: { events: 30_000, warmup: 20_000, every: 5_000 }, idle: { seconds: 5 }, e2e: { tasks: 20, repeats: 1 },
+  ? { bridge: { rounds: 5, perRound: 1000 }, delivery: { events: 500 }, throughput: { events: 10_000, warmup: 2_000, rounds: 3 }, memory: { events: 30_000, warmup: 20_000, every: 5_000 }, idle: { seconds: 5 }, e2e: { tasks: 20, repeats: 1 },
       latency: { tasks: 8 }, retry: { recovering: 3, exhausted: 1 }, scale: { tasks: 30, repeats: 1 } }
-  : { bridge: { rounds: 15, perRound: 3000 }, delivery: { events: 3000 }, memory: { events: 100_000, warmup: 10_000 }, idle: { seconds: 30 }, e2e: { tasks: 100, repeats: 3 },
+  : { bridge: { rounds: 15, perRound: 3000 }, delivery: { events: 3000 }, throughput: { events: 50_000, warmup: 5_000, rounds: 3 }, memory: { events: 100_000, warmup: 10_000 }, idle: { seconds: 30 }, e2e: { tasks: 100, repeats: 3 },
       latency: { tasks: 30 }, retry: { recovering: 8, exhausted: 3 }, scale: { tasks: 100, repeats: 3 } };
 // Scale-out: this many TypeScript worker processes (Node) on one namespace.
 const SCALE_WORKERS = [1, 2, 4];
@@ -99,6 +99,15 @@ async function main() {
       for (const delivery of ['push', 'poll', 'callback']) {
         log(`delivery latency, ${rt}, ${delivery}`);
         results.latency.push(await inChild(rt, 'delivery', { delivery, ...sizes.delivery }));
+      }
+    }
+  }
+  if (only.includes('throughput')) {
+    results.throughput = [];
+    for (const rt of runtimes) {
+      for (const mode of ['worker', 'worker-single', 'addon', 'addon-single']) {
+        log(`bridge round trip, ${rt}, ${mode}`);
+        results.throughput.push(await inChild(rt, 'throughput', { mode, ...sizes.throughput }));
       }
     }
   }

@@ -1,6 +1,7 @@
 /**
- * Push delivery over the addon's subscription: the Rust side hands each event
- * over as soon as it has it, at most `maxInFlight` not yet completed. Same
+ * Push delivery over the addon's subscription: the Rust side hands events
+ * over as soon as it has them, at most `maxInFlight` not yet completed, every
+ * ready event in one call (one wake-up of JS per burst, not per event). Same
  * callbacks as the poller; metrics are published on a timer.
  */
 import type { StepEvent } from '../index';
@@ -10,6 +11,8 @@ import type { StepEventSubscriptionHandle, TaskerRuntime } from './runtime';
 
 export interface PushDeliveryOptions extends DeliveryCallbacks {
   maxInFlight?: number;
+  /** Most events per native call (default 64); 1 asks for one event per call. */
+  maxBatch?: number;
   metricsIntervalMs?: number;
 }
 
@@ -43,7 +46,12 @@ export class PushDelivery implements StepEventSource {
         this.options.onError?.(asError(e));
       }
     };
-    this.subscription = this.runtime.subscribeStepEvents(deliver, { maxInFlight: this.options.maxInFlight ?? 10 });
+    const maxInFlight = this.options.maxInFlight ?? 10;
+    const maxBatch = this.options.maxBatch ?? 64;
+    this.subscription =
+      maxBatch > 1 && this.runtime.subscribeStepEventBatches
+        ? this.runtime.subscribeStepEventBatches((events) => events.forEach(deliver), { maxInFlight, maxBatch })
+        : this.runtime.subscribeStepEvents(deliver, { maxInFlight });
     if (this.options.onMetrics) {
       this.metricsTimer = setInterval(() => this.publishMetrics(), this.options.metricsIntervalMs ?? 1000);
       this.metricsTimer.unref?.();

@@ -46,6 +46,8 @@ export interface TaskerRuntime {
   completeStepEvent(eventId: string, result: StepCompletion): Promise<void>;
   checkpointYieldStepEvent(eventId: string, data: CheckpointData): Promise<void>;
   subscribeStepEvents(callback: (event: StepEvent) => void, options?: SubscribeOptions): StepEventSubscriptionHandle;
+  /** As subscribeStepEvents, with every ready event (up to `maxBatch`) in one call. Optional for custom runtimes. */
+  subscribeStepEventBatches?(callback: (events: StepEvent[]) => void, options?: SubscribeOptions): StepEventSubscriptionHandle;
   getFfiDispatchMetrics(): DispatchMetrics;
   /** Pushes the worker's in-process (fast) domain events matching `options.patterns` into `callback`. */
   subscribeDomainEvents(callback: (event: DomainEventInfo) => void, options?: DomainEventOptions): DomainEventSubscription;
@@ -124,6 +126,9 @@ export class NativeTaskerRuntime implements TaskerRuntime {
   }
   subscribeStepEvents(callback: (event: StepEvent) => void, options?: SubscribeOptions) {
     return this.call('subscribeStepEvents', () => this.native.subscribeStepEvents(callback, options));
+  }
+  subscribeStepEventBatches(callback: (events: StepEvent[]) => void, options?: SubscribeOptions) {
+    return this.call('subscribeStepEventBatches', () => this.native.subscribeStepEventBatches(callback, options));
   }
   getFfiDispatchMetrics() {
     return this.call('getFfiDispatchMetrics', () => this.native.getFfiDispatchMetrics());

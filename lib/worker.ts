@@ -37,6 +37,8 @@ export interface WorkerOptions {
   delivery?: 'push' | 'poll';
   /** Most handlers running at once (default 10). */
   concurrency?: number;
+  /** Push delivery: most ready events handed over in one native call (default 64; 1: one per call). */
+  maxBatch?: number;
   /** Timeout of steps whose template sets no timeout_seconds (default 30000 ms). */
   defaultTimeoutMs?: number;
   /** How long stop() lets in-flight handlers finish (default 30000 ms). */
@@ -102,6 +104,10 @@ export class Worker {
     const concurrency = options.concurrency ?? 10;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10000) {
       throw new RangeError(`Worker: concurrency must be an integer from 1 to 10000, got ${concurrency}`);
+    }
+    const maxBatch = options.maxBatch ?? 64;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 1000) {
+      throw new RangeError(`Worker: maxBatch must be an integer from 1 to 1000, got ${maxBatch}`);
     }
     this.runtime = options.runtime ?? getTaskerRuntime();
     this.events = options.events ?? new TaskerEventEmitter();
@@ -192,7 +198,7 @@ export class Worker {
     };
     this.source =
       mode === 'push'
-        ? new PushDelivery(this.runtime, { ...callbacks, maxInFlight: this.concurrency })
+        ? new PushDelivery(this.runtime, { ...callbacks, maxInFlight: this.concurrency, maxBatch: this.options.maxBatch })
         : new EventPoller(this.runtime, {
             ...callbacks,
             intervalMs: this.options.pollIntervalMs ?? 10,

@@ -173,6 +173,12 @@ impl Dispatch {
         Some(self.track(&event, Some(slot)))
     }
 
+    /// Takes one event if one is ready, without waiting; `slot` as in `next`.
+    pub fn try_next(&self, slot: OwnedSemaphorePermit) -> Option<StepEvent> {
+        let event = self.channel.poll()?;
+        Some(self.track(&event, Some(slot)))
+    }
+
     pub fn step_of(&self, event_id: Uuid) -> BridgeResult<Uuid> {
         self.in_flight.get(&event_id).map(|e| e.step_uuid).ok_or_else(|| {
             BridgeError::new(

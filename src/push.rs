@@ -1,8 +1,11 @@
 //! Push delivery: a task on the worker's runtime takes events out of the
 //! dispatch channel as soon as they arrive, at most `maxInFlight` at once, and
-//! hands each to a JS callback through a ThreadsafeFunction. A slot frees when
-//! its event completes, fails or times out. A throw in the callback fails the
-//! event as retryable with the exception's message instead of reaching the host.
+//! hands them to a JS callback through a ThreadsafeFunction: one event per
+//! call, or (batch subscriptions) every event that is ready and has a slot,
+//! up to `maxBatch`, in one call, so a burst wakes JS once instead of once
+//! per event. A slot frees when its event completes, fails or times out. A
+//! throw in the callback fails its events as retryable with the exception's
+//! message instead of reaching the host.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,9 +26,44 @@ use crate::error::{BridgeError, BridgeResult};
 pub struct SubscribeOptions {
     /// Most events handed to JS and not yet completed (default 10, at most 10000).
     pub max_in_flight: Option<u32>,
+    /// `subscribeStepEventBatches` only: most events in one call (default 64, at most 1000).
+    pub max_batch: Option<u32>,
 }
 
-pub type StepEventCallback = ThreadsafeFunction<StepEvent, UnknownReturnValue, StepEvent, Status, false>;
+type OneCallback = ThreadsafeFunction<StepEvent, UnknownReturnValue, StepEvent, Status, false>;
+type BatchCallback = ThreadsafeFunction<Vec<StepEvent>, UnknownReturnValue, Vec<StepEvent>, Status, false>;
+
+/// Where pushed events go: one per call, or up to `max` per call.
+pub enum StepEventCallback {
+    One(OneCallback),
+    Batch(BatchCallback, usize),
+}
+
+impl StepEventCallback {
+    fn max_batch(&self) -> usize {
+        match self {
+            Self::One(_) => 1,
+            Self::Batch(_, max) => *max,
+        }
+    }
+
+    /// Calls JS without waiting; `on_throw` runs on the JS thread if the callback threw.
+    fn call(&self, events: Vec<StepEvent>, on_throw: impl FnOnce(String) + Send + 'static) -> Status {
+        let on_return = move |returned: Result<UnknownReturnValue>, _env: Env| {
+            if let Err(thrown) = returned {
+                on_throw(thrown.reason);
+            }
+            Ok(())
+        };
+        match self {
+            Self::One(f) => match events.into_iter().next() {
+                Some(event) => f.call_with_return_value(event, ThreadsafeFunctionCallMode::NonBlocking, on_return),
+                None => Status::Ok,
+            },
+            Self::Batch(f, _) => f.call_with_return_value(events, ThreadsafeFunctionCallMode::NonBlocking, on_return),
+        }
+    }
+}
 
 const WAIT_SLICE: Duration = Duration::from_millis(250);
 
@@ -49,6 +87,23 @@ impl PushState {
 
     pub fn in_flight(&self) -> u32 {
         self.max_in_flight - self.slots.available_permits() as u32
+    }
+}
+
+/// `maxBatch` of a batch subscription; a single-event one accepts none but 1.
+pub fn max_batch(options: Option<&SubscribeOptions>, batches: bool) -> BridgeResult<usize> {
+    let given = options.and_then(|o| o.max_batch);
+    if !batches {
+        return match given {
+            None | Some(1) => Ok(1),
+            Some(_) => Err(BridgeError::invalid("options.maxBatch", "applies to subscribeStepEventBatches; subscribeStepEvents delivers one event per call")),
+        };
+    }
+    let value = given.unwrap_or(64);
+    if (1..=1000).contains(&value) {
+        Ok(value as usize)
+    } else {
+        Err(BridgeError::invalid("options.maxBatch", format!("{value} is outside 1..=1000")))
     }
 }
 
@@ -102,20 +157,29 @@ async fn deliver(
             }
             continue;
         };
-        let event_id = event.event_id.clone();
-        let on_return = {
-            let dispatch = dispatch.clone();
-            let event_id = event_id.clone();
-            move |returned: Result<UnknownReturnValue>, _env: Env| {
-                if let Err(thrown) = returned {
-                    fail_event(&dispatch, &event_id, format!("step handler callback threw: {}", thrown.reason), "CallbackException");
+        let mut events = vec![event];
+        // More in the same call while events are ready and slots are free.
+        while events.len() < callback.max_batch() {
+            let Ok(slot) = slots.clone().try_acquire_owned() else { break };
+            match dispatch.try_next(slot) {
+                Some(event) => events.push(event),
+                None => break,
+            }
+        }
+        let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
+        let on_throw = {
+            let (dispatch, ids) = (dispatch.clone(), ids.clone());
+            move |reason: String| {
+                for id in &ids {
+                    fail_event(&dispatch, id, format!("step handler callback threw: {reason}"), "CallbackException");
                 }
-                Ok(())
             }
         };
-        let status = callback.call_with_return_value(event, ThreadsafeFunctionCallMode::NonBlocking, on_return);
+        let status = callback.call(events, on_throw);
         if status != Status::Ok {
-            fail_event(&dispatch, &event_id, format!("the subscription could not deliver the event ({status}); it will be retried"), "DeliveryFailed");
+            for id in &ids {
+                fail_event(&dispatch, id, format!("the subscription could not deliver the event ({status}); it will be retried"), "DeliveryFailed");
+            }
             break;
         }
     }

@@ -12,7 +12,7 @@ import { freePort } from '../../devenv/processes.mjs';
 const EXPORTS = [
   'bootstrapWorker', 'bootstrapWorkerAsync', 'getWorkerStatus', 'isWorkerRunning', 'stopWorker', 'stopWorkerAsync',
   'transitionToGracefulShutdown', 'transitionToGracefulShutdownAsync', 'pollStepEvents', 'completeStepEvent',
-  'completeStepEventAsync', 'tryCompleteStepEvent', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'getFfiDispatchMetrics',
+  'completeStepEventAsync', 'tryCompleteStepEvent', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'subscribeStepEventBatches', 'getFfiDispatchMetrics',
   'checkStarvationWarnings', 'cleanupTimeouts', 'logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace',
   'setLogLevel', 'getVersion', 'healthCheck', 'loadTaskTemplates',
 ];
@@ -49,6 +49,7 @@ describe('addon surface', () => {
       () => native.tryCompleteStepEvent(EVENT_ID, result),
       () => native.checkpointYieldStepEvent(EVENT_ID, { cursor: 1, itemsProcessed: 1 }),
       () => native.subscribeStepEvents(() => {}),
+      () => native.subscribeStepEventBatches(() => {}),
       () => native.getFfiDispatchMetrics(),
       () => native.checkStarvationWarnings(),
       () => native.cleanupTimeouts(),

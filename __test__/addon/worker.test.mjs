@@ -248,6 +248,27 @@ describe('native worker', { timeout: 240000 }, () => {
     }
   });
 
+  test('push batches: real steps arrive in arrays within maxInFlight, and complete', async () => {
+    const calls = [];
+    const subscription = native.subscribeStepEventBatches((events) => calls.push(events), { maxInFlight: 3, maxBatch: 8 });
+    try {
+      const tasks = await Promise.all([1, 2, 3, 4, 5].map((i) => createSingle({ mode: 'batch', i })));
+      await eventually(() => calls.flat().length === 3, { what: 'three pushed events' });
+      await sleep(1000);
+      assert.equal(calls.flat().length, 3, 'no fourth event while three are in flight');
+      for (let done = 0; done < 5; done++) {
+        await eventually(() => calls.flat().length > done, { what: `event ${done + 1}` });
+        const event = calls.flat()[done];
+        native.completeStepEvent(event.eventId, success({ i: event.task.context.i }));
+      }
+      for (const uuid of tasks) assert.equal((await env.client.waitForTask(uuid)).status, 'complete');
+      assert.ok(calls.every((c) => Array.isArray(c) && c.length >= 1 && c.length <= 3), JSON.stringify(calls.map((c) => c.length)));
+      assert.deepEqual(new Set(calls.flat().map((e) => e.taskUuid)), new Set(tasks));
+    } finally {
+      subscription.close();
+    }
+  });
+
   test('after close(), events wait for the next reader', async () => {
     const pushed = [];
     const subscription = native.subscribeStepEvents((event) => pushed.push(event));

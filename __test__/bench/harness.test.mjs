@@ -99,4 +99,58 @@ describe('bench harness', () => {
       harness.close();
     }
   });
+  test('batch push hands ready events over together, within maxBatch and maxInFlight', async () => {
+    const harness = bench.createHarness();
+    await harness.inject(10, 0);
+    const calls = [];
+    const subscription = harness.subscribeBatches((events) => calls.push(events), { maxInFlight: 4, maxBatch: 3 });
+    try {
+      await until(() => calls.flat().length === 4);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(calls.map((c) => c.length), [3, 1], 'three ready at once, then the last free slot');
+      assert.equal(subscription.inFlight, 4);
+      for (let done = 0; done < 10; done++) {
+        await until(() => calls.flat().length > done);
+        harness.complete(calls.flat()[done].eventId, { outcome: 'success' });
+      }
+      await until(() => harness.resultsReceived === 10);
+      const all = calls.flat();
+      assert.equal(new Set(all.map((e) => e.eventId)).size, 10, 'each event once');
+      assert.ok(calls.every((c) => c.length >= 1 && c.length <= 3));
+    } finally {
+      subscription.close();
+      harness.close();
+    }
+  });
+
+  test("a throwing batch callback fails every event of that call as retryable", async () => {
+    const harness = bench.createHarness();
+    await harness.inject(3, 0);
+    let first;
+    const subscription = harness.subscribeBatches((events) => {
+      first ??= events;
+      throw new Error('batch consumer broke');
+    }, { maxInFlight: 5 });
+    try {
+      await until(() => harness.metrics().failedCount === 3);
+      assert.equal(first.length, 3);
+      assert.equal(harness.metrics().inFlightCount, 0);
+      await expectCode(() => harness.complete(first[0].eventId, { outcome: 'success' }), 'UNKNOWN_EVENT');
+    } finally {
+      subscription.close();
+      harness.close();
+    }
+  });
+
+  test('maxBatch is checked, and belongs to batch subscriptions', async () => {
+    const harness = bench.createHarness();
+    try {
+      await expectCode(() => harness.subscribeBatches(() => {}, { maxBatch: 0 }), 'INVALID_ARGUMENT', /maxBatch/);
+      await expectCode(() => harness.subscribeBatches(() => {}, { maxBatch: 1001 }), 'INVALID_ARGUMENT', /maxBatch/);
+      await expectCode(() => harness.subscribe(() => {}, { maxBatch: 8 }), 'INVALID_ARGUMENT', /subscribeStepEventBatches/);
+      await expectCode(() => harness.subscribeBatches('nope'), 'INVALID_ARGUMENT', /callback/);
+    } finally {
+      harness.close();
+    }
+  });
 });

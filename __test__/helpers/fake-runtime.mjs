@@ -83,13 +83,27 @@ export class FakeRuntime {
     this.subscription = sub;
     return sub;
   }
-  /** Push-mode delivery, honouring maxInFlight like the native side. */
+  subscribeStepEventBatches(callback, options) {
+    this.record('subscribeStepEventBatches', options);
+    const sub = { closed: false, inFlight: 0, maxInFlight: options?.maxInFlight ?? 10, maxBatch: options?.maxBatch ?? 64, close: () => (sub.closed = true), batchCallback: callback };
+    this.subscription = sub;
+    return sub;
+  }
+  /** Push-mode delivery of one event, honouring maxInFlight like the native side. */
   push(event) {
+    return this.pushBatch([event]) === 1;
+  }
+  /** Push-mode delivery of ready events in one call (as many as slots and maxBatch allow); returns how many went. */
+  pushBatch(events) {
     const sub = this.subscription;
-    if (!sub || sub.closed || sub.inFlight >= sub.maxInFlight) return false;
-    sub.inFlight++;
-    sub.callback(event);
-    return true;
+    if (!sub || sub.closed) return 0;
+    const room = Math.min(sub.maxInFlight - sub.inFlight, sub.batchCallback ? sub.maxBatch : 1);
+    const taken = events.slice(0, Math.max(0, room));
+    if (taken.length === 0) return 0;
+    sub.inFlight += taken.length;
+    if (sub.batchCallback) sub.batchCallback(taken);
+    else sub.callback(taken[0]);
+    return taken.length;
   }
   getFfiDispatchMetrics() {
     return { pendingCount: this.queue.length, inFlightCount: 0, completedCount: this.completions.length, failedCount: 0, timedOutCount: 0, starvationDetected: false, starvingEventCount: 0 };

@@ -548,7 +548,10 @@ function publisherFn() {
 }
 
 function subscribeOptions(depth = 0) {
-  return shaped([['maxInFlight', () => smallNumber([1, 2, 10, 10000]), 0.8]], depth);
+  return shaped([
+    ['maxInFlight', () => smallNumber([1, 2, 10, 10000]), 0.8],
+    ['maxBatch', () => smallNumber([1, 2, 64, 1000]), 0.3],
+  ], depth);
 }
 function harnessOptions(depth = 0) {
   return shaped([
@@ -584,6 +587,15 @@ function completionJson() {
     }
   }
   return chance(0.5) ? string() : any(0);
+}
+/** A callback of a batch subscription: arrays of events. */
+function batchCallback(owner) {
+  const collect = (events) => (Array.isArray(events) ? events.forEach((e) => remember(e, owner)) : undefined);
+  return weighted([
+    [4, () => S(collect, '(events) => { /* kept for later completions */ }')],
+    [2, () => S((events) => { collect(events); throw new Error('fuzz: batch callback threw'); }, `(events) => { ${THROW('batch callback threw')} }`)],
+    [2, () => callback(owner)],
+  ])();
 }
 function callback(owner) {
   const collect = (e) => remember(e, owner);
@@ -854,6 +866,7 @@ const NATIVE = {
   tryCompleteStepEvent: REC('boolean', { slots: [() => eventId('worker'), completion] }),
   checkpointYieldStepEvent: REC('undefined', { slots: [() => eventId('worker'), checkpoint], promise: true }),
   subscribeStepEvents: REC('subscription', { slots: [() => callback('worker'), subscribeOptions] }),
+  subscribeStepEventBatches: REC('subscription', { slots: [() => batchCallback('worker'), subscribeOptions] }),
   getFfiDispatchMetrics: REC('metrics', { slots: [] }),
   checkStarvationWarnings: REC('undefined', { slots: [] }),
   cleanupTimeouts: REC('count', { slots: [] }),
@@ -1031,6 +1044,10 @@ function harnessCall() {
       const args = argsFor([() => callback(name), subscribeOptions]);
       return m('subscribe', args, 'subscription', { then: (sub) => registerSubscription(sub, `${name}.subscribe(${srcs(args)})`) });
     }],
+    [1, () => {
+      const args = argsFor([() => batchCallback(name), subscribeOptions]);
+      return m('subscribeBatches', args, 'subscription', { then: (sub) => registerSubscription(sub, `${name}.subscribeBatches(${srcs(args)})`) });
+    }],
     ...['complete', 'tryComplete', 'completeAsync'].map((method) => [4, () => {
       const args = argsFor([() => eventId(name), completion]);
       const check = { complete: 'undefined', tryComplete: 'boolean', completeAsync: 'undefined' }[method];
@@ -1045,13 +1062,13 @@ function harnessCall() {
 // -- one random call of the phase
 
 const LIFECYCLE = ['bootstrapWorker', 'bootstrapWorkerAsync', 'stopWorker', 'stopWorkerAsync', 'transitionToGracefulShutdown',
-  'transitionToGracefulShutdownAsync', 'getWorkerStatus', 'isWorkerRunning', 'healthCheck', 'subscribeStepEvents'];
+  'transitionToGracefulShutdownAsync', 'getWorkerStatus', 'isWorkerRunning', 'healthCheck', 'subscribeStepEvents', 'subscribeStepEventBatches'];
 const EVENT_CALLS = ['pollStepEvents', 'completeStepEvent', 'completeStepEventAsync', 'tryCompleteStepEvent', 'checkpointYieldStepEvent',
   'getFfiDispatchMetrics', 'checkStarvationWarnings', 'cleanupTimeouts'];
 const NOT_WHILE_RUNNING = new Set(['stopWorker', 'stopWorkerAsync', 'transitionToGracefulShutdown', 'transitionToGracefulShutdownAsync']);
 const SUB_METHODS = ['close'];
 const SUB_GETTERS = ['closed', 'inFlight', 'maxInFlight'];
-const HARNESS_METHODS = ['inject', 'markStarted', 'takeLatenciesUs', 'poll', 'subscribe', 'complete', 'tryComplete', 'completeAsync', 'metrics', 'close'];
+const HARNESS_METHODS = ['inject', 'markStarted', 'takeLatenciesUs', 'poll', 'subscribe', 'subscribeBatches', 'complete', 'tryComplete', 'completeAsync', 'metrics', 'close'];
 const subAbuse = () => handleAbuse(pick(subscriptions), 'StepEventSubscription', SUB_METHODS, SUB_GETTERS);
 const clientAbuse = () => handleAbuse(pick(clients), 'TaskerClient', Object.keys(CLIENT_METHODS), ['transport'], Object.keys(CLIENT_METHODS));
 /** The client and domain-event calls every phase with them makes. */
@@ -1085,7 +1102,7 @@ function randomCall() {
         [12, () => callExport('pollStepEvents')],
         [30, () => callExport(pick(['completeStepEvent', 'completeStepEventAsync', 'tryCompleteStepEvent']))],
         [4, () => callExport('checkpointYieldStepEvent')],
-        [5, () => callExport('subscribeStepEvents')],
+        [5, () => callExport(pick(['subscribeStepEvents', 'subscribeStepEventBatches']))],
         [subscriptions.length ? 7 : 0, subscriptionCall],
         [8, () => callExport(pick(['getFfiDispatchMetrics', 'checkStarvationWarnings', 'cleanupTimeouts']))],
         [8, () => callExport(pick(['getWorkerStatus', 'healthCheck', 'isWorkerRunning', 'getVersion']))],
@@ -1125,7 +1142,7 @@ function expectedNames() {
       return [...Object.keys(NATIVE), ...fromSub(''), ...fromSub(' (this: other)'), ...fromClient, ...fromDomain];
     case 'bench':
       return [...Object.keys(BENCH), 'Harness#inject (this: other)', 'Harness#inject', 'Harness#markStarted', 'Harness#takeLatenciesUs', 'Harness#poll',
-        'Harness#subscribe', 'Harness#complete', 'Harness#tryComplete', 'Harness#completeAsync', 'Harness#metrics',
+        'Harness#subscribe', 'Harness#subscribeBatches', 'Harness#complete', 'Harness#tryComplete', 'Harness#completeAsync', 'Harness#metrics',
         'Harness#resultsReceived', 'Harness#close', ...fromSub('')];
     default:
       return [];

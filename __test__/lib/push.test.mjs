@@ -11,7 +11,7 @@ test('subscribes with maxInFlight and hands events over', async () => {
   const got = [];
   const push = new PushDelivery(runtime, { maxInFlight: 3, onStepEvent: (e) => got.push(e) });
   push.start();
-  assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEvents')[1], { maxInFlight: 3 });
+  assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEventBatches')[1], { maxInFlight: 3, maxBatch: 64 });
   assert.equal(push.isRunning(), true);
   for (let i = 0; i < 5; i++) runtime.push(makeEvent());
   assert.equal(got.length, 3, 'flow control holds at maxInFlight');
@@ -49,4 +49,38 @@ test('metrics are published on a timer while running', async () => {
   assert.equal(metrics.at(-1).eventsReceived, 1);
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(metrics.length, n, 'no metrics after stop');
+});
+
+test('a batch hands every event to the consumer, in order, even when one of them throws', () => {
+  const runtime = new FakeRuntime();
+  const got = [];
+  const errors = [];
+  const events = [makeEvent(), makeEvent(), makeEvent()];
+  const push = new PushDelivery(runtime, {
+    maxInFlight: 10,
+    onStepEvent: (e) => {
+      if (e === events[1]) throw new Error('the second broke');
+      got.push(e.eventId);
+    },
+    onError: (e) => errors.push(e.message),
+  });
+  push.start();
+  assert.equal(runtime.pushBatch(events), 3, 'one call carried the three events');
+  assert.deepEqual(got, [events[0].eventId, events[2].eventId]);
+  assert.deepEqual(errors, ['the second broke']);
+  assert.equal(push.eventsReceived, 3);
+});
+
+test('maxBatch 1, or a runtime without batches, subscribes one event per call', () => {
+  for (const [runtime, options] of [
+    [new FakeRuntime(), { maxBatch: 1 }],
+    [Object.assign(new FakeRuntime(), { subscribeStepEventBatches: undefined }), {}],
+  ]) {
+    const got = [];
+    const push = new PushDelivery(runtime, { maxInFlight: 4, ...options, onStepEvent: (e) => got.push(e) });
+    push.start();
+    assert.deepEqual(runtime.calls.map((c) => c[0]), ['subscribeStepEvents']);
+    runtime.push(makeEvent());
+    assert.equal(got.length, 1);
+  }
 });

@@ -48,6 +48,7 @@ test('every TaskerRuntime call maps to the addon', async () => {
   await runtime.completeStepEvent('e', {});
   await runtime.checkpointYieldStepEvent('e', { cursor: 1, itemsProcessed: 1 });
   runtime.subscribeStepEvents(() => {}, {});
+  runtime.subscribeStepEventBatches(() => {}, {});
   runtime.getFfiDispatchMetrics();
   runtime.checkStarvationWarnings();
   runtime.cleanupTimeouts();
@@ -55,8 +56,8 @@ test('every TaskerRuntime call maps to the addon', async () => {
   runtime.healthCheck();
   assert.deepEqual(seen, [
     'bootstrapWorkerAsync', 'getWorkerStatus', 'transitionToGracefulShutdownAsync', 'stopWorkerAsync', 'pollStepEvents',
-    'tryCompleteStepEvent', 'completeStepEventAsync', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'getFfiDispatchMetrics',
-    'checkStarvationWarnings', 'cleanupTimeouts', 'logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace', 'healthCheck',
+    'tryCompleteStepEvent', 'completeStepEventAsync', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'subscribeStepEventBatches',
+    'getFfiDispatchMetrics', 'checkStarvationWarnings', 'cleanupTimeouts', 'logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace', 'healthCheck',
   ]);
 });
 

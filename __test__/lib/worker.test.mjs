@@ -32,6 +32,8 @@ describe('Worker', () => {
     const runtime = new FakeRuntime();
     assert.throws(() => new Worker({ runtime }), /options\.config is required/);
     assert.throws(() => new Worker({ config, runtime, concurrency: 0 }), /concurrency must be an integer/);
+    assert.throws(() => new Worker({ config, runtime, maxBatch: 0 }), /maxBatch must be an integer from 1 to 1000/);
+    assert.throws(() => new Worker({ config, runtime, maxBatch: 2.5 }), /maxBatch must be an integer/);
     const worker = new Worker({ config, runtime });
     assert.throws(() => worker.register('bad name!', () => 1), /not a handler callable/);
     assert.throws(() => worker.register('ok', 42), /must be a function, a class or an object/);
@@ -238,7 +240,7 @@ describe('Worker', () => {
     const { runtime, worker } = setup({ delivery: 'push', concurrency: 3 });
     worker.register('test.handler', () => ({ pushed: true }));
     await worker.start();
-    assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEvents')[1], { maxInFlight: 3 });
+    assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEventBatches')[1], { maxInFlight: 3, maxBatch: 64 });
     const event = makeEvent();
     runtime.push(event);
     await waitFor(() => resultOf(runtime, event));

@@ -55,7 +55,7 @@ pub struct Harness {
 const STARVATION_THRESHOLD: Duration = Duration::from_secs(10);
 
 /// A harness with its own runtime (two threads, as a worker has). Its
-/// methods: inject, markStarted, takeLatenciesUs, poll, subscribe, complete,
+/// methods: inject, markStarted, takeLatenciesUs, poll, subscribe, subscribeBatches, complete,
 /// tryComplete, completeAsync, metrics, close; getter resultsReceived.
 #[napi(namespace = "bench", ts_args_type = "options?: HarnessOptions", ts_return_type = "object")]
 pub fn create_harness<'env>(env: &'env Env, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
@@ -108,7 +108,7 @@ pub fn create_harness<'env>(env: &'env Env, options: Unknown<'_>) -> napi::Resul
 /// The JS object of a harness: closures over its state, so every call
 /// answers with a value or a coded error whatever `this` is.
 fn harness_handle<'env>(env: &'env Env, h: Arc<Harness>) -> BridgeResult<Object<'env>> {
-    let [a, b, c, d, e, f, g, i, j, k, l] = std::array::from_fn(|_| h.clone());
+    let [a, b, c, d, e, f, g, i, j, k, l, m] = std::array::from_fn(|_| h.clone());
     HandleBuilder::new(env)?
         .method("inject", move |args| {
             let count: u32 = arg(args.get(0)?, "count")?;
@@ -123,16 +123,8 @@ fn harness_handle<'env>(env: &'env Env, h: Arc<Harness>) -> BridgeResult<Object<
             d.open()?;
             Ok(d.dispatch.poll(max.unwrap_or(1).clamp(1, 1000) as usize))
         })?
-        .method("subscribe", move |args| {
-            let (callback, max_in_flight) = subscription_args(args.get(0)?, args.get(1)?)?;
-            e.open()?;
-            let state = push::start(&e.handle, e.dispatch.clone(), callback, max_in_flight);
-            e.dispatch.admission.follow(max_in_flight as usize);
-            if let Some(previous) = lock(&e.push).replace(state.clone()) {
-                previous.close();
-            }
-            Ok(Raw(subscription_handle(args.env(), state)?.raw()))
-        })?
+        .method("subscribe", move |args| e.subscribe(args, false))?
+        .method("subscribeBatches", move |args| m.subscribe(args, true))?
         .method("complete", move |args| {
             let (id, result) = f.prepare(args)?;
             f.dispatch.complete(id, result)
@@ -157,6 +149,19 @@ fn harness_handle<'env>(env: &'env Env, h: Arc<Harness>) -> BridgeResult<Object<
 }
 
 impl Harness {
+    /// Push delivery from the harness's channel, as `subscribeStepEvents` /
+    /// `subscribeStepEventBatches` (`batches`) do from a worker's.
+    fn subscribe(&self, args: &Args<'_>, batches: bool) -> BridgeResult<Raw> {
+        let (callback, max_in_flight) = subscription_args(args.get(0)?, args.get(1)?, batches)?;
+        self.open()?;
+        let state = push::start(&self.handle, self.dispatch.clone(), callback, max_in_flight);
+        self.dispatch.admission.follow(max_in_flight as usize);
+        if let Some(previous) = lock(&self.push).replace(state.clone()) {
+            previous.close();
+        }
+        Ok(Raw(subscription_handle(args.env(), state)?.raw()))
+    }
+
     /// Fails with CHANNEL_CLOSED once `close()` was called.
     fn open(&self) -> BridgeResult<()> {
         if lock(&self.runtime).is_some() {

@@ -21,6 +21,7 @@ export function harnessRuntime(harness) {
     tryCompleteStepEvent: (eventId, result) => harness.tryComplete(eventId, result),
     completeStepEventAsync: (eventId, result) => harness.completeAsync(eventId, result),
     subscribeStepEvents: (callback, options) => harness.subscribe(callback, options),
+    subscribeStepEventBatches: (callback, options) => harness.subscribeBatches(callback, options),
     getFfiDispatchMetrics: () => harness.metrics(),
     checkStarvationWarnings: noop,
     cleanupTimeouts: () => 0,

@@ -20,6 +20,14 @@ export function table(results) {
     if (raw && push) {
       rows.push(['  of which the addon alone (callback vs Worker push), p50', rt, us(raw.latencyUs.p50), us(push.latencyUs.p50), ratio(raw.latencyUs.p50, push.latencyUs.p50)]);
     }
+    const trip = byRuntime(results.throughput ?? [], rt);
+    for (const [mode, label] of [['worker', 'the Worker'], ['addon', 'the addon alone']]) {
+      const batched = trip.find((r) => r.mode === mode);
+      const single = trip.find((r) => r.mode === `${mode}-single`);
+      if (batched && single) {
+        rows.push([`round trip through ${label}, maxInFlight ${batched.maxInFlight} (batched vs one per call)`, rt, `${batched.eventsPerSecond}/s`, `${single.eventsPerSecond}/s`, ratio(batched.eventsPerSecond, single.eventsPerSecond)]);
+      }
+    }
     const bridge = byRuntime(results.bridge ?? [], rt)[0];
     if (bridge) {
       const m = bridge.medianNs;

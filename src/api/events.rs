@@ -173,37 +173,55 @@ pub(crate) fn subscription_handle<'env>(env: &'env Env, state: Arc<PushState>) -
 /// fails that step as retryable with the exception's message.
 #[napi(ts_args_type = "callback: (event: StepEvent) => unknown, options?: SubscribeOptions", ts_return_type = "StepEventSubscription")]
 pub fn subscribe_step_events<'env>(env: &'env Env, callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
-    guard(|| {
-        let (callback, max_in_flight) = subscription_args(callback, options)?;
-        let (w, d) = dispatch()?;
-        if w.push().is_some() {
-            return Err(BridgeError::new(
-                ErrorCode::SubscriptionActive,
-                "a push subscription is already delivering this worker's events; close() it first",
-            ));
-        }
-        let state = push::start(&w.handle, d.clone(), callback, max_in_flight);
-        if let Err(e) = w.set_push(state.clone()) {
-            state.close();
-            return Err(e);
-        }
-        // Claims follow what the subscription lets JS run (unless maxClaimedSteps is set).
-        d.admission.follow(max_in_flight as usize);
-        subscription_handle(env, state)
-    })
+    guard(|| subscribe(env, subscription_args(callback, options, false)?))
 }
 
-/// The callback (as a ThreadsafeFunction) and maxInFlight of a subscription.
-pub(crate) fn subscription_args(callback: Unknown<'_>, options: Unknown<'_>) -> BridgeResult<(StepEventCallback, u32)> {
-    let callback: Function<'_, StepEvent, UnknownReturnValue> = arg(callback, "callback")?;
+/// Like `subscribeStepEvents`, but each call hands over every event that is
+/// ready and has a slot, up to `maxBatch` (default 64): under load, one
+/// wake-up of JS for many events. A throw in the callback fails all of that
+/// call's events as retryable (handle each event's errors in the callback).
+#[napi(ts_args_type = "callback: (events: StepEvent[]) => unknown, options?: SubscribeOptions", ts_return_type = "StepEventSubscription")]
+pub fn subscribe_step_event_batches<'env>(env: &'env Env, callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
+    guard(|| subscribe(env, subscription_args(callback, options, true)?))
+}
+
+fn subscribe<'env>(env: &'env Env, (callback, max_in_flight): (StepEventCallback, u32)) -> BridgeResult<Object<'env>> {
+    let (w, d) = dispatch()?;
+    if w.push().is_some() {
+        return Err(BridgeError::new(
+            ErrorCode::SubscriptionActive,
+            "a push subscription is already delivering this worker's events; close() it first",
+        ));
+    }
+    let state = push::start(&w.handle, d.clone(), callback, max_in_flight);
+    if let Err(e) = w.set_push(state.clone()) {
+        state.close();
+        return Err(e);
+    }
+    // Claims follow what the subscription lets JS run (unless maxClaimedSteps is set).
+    d.admission.follow(max_in_flight as usize);
+    subscription_handle(env, state)
+}
+
+/// The callback (as a ThreadsafeFunction) and maxInFlight of a subscription,
+/// delivering one event per call or (`batches`) arrays of them.
+pub(crate) fn subscription_args(callback: Unknown<'_>, options: Unknown<'_>, batches: bool) -> BridgeResult<(StepEventCallback, u32)> {
+    type One<'a> = Function<'a, StepEvent, UnknownReturnValue>;
+    type Batch<'a> = Function<'a, Vec<StepEvent>, UnknownReturnValue>;
+    let function: std::result::Result<One<'_>, Batch<'_>> =
+        if batches { Err(arg(callback, "callback")?) } else { Ok(arg(callback, "callback")?) };
     let options: Option<SubscribeOptions> = arg(options, "options")?;
     let max_in_flight = push::max_in_flight(options.as_ref())?;
-    let tsfn = callback
-        .build_threadsafe_function::<StepEvent>()
-        .callee_handled::<false>()
-        .build()
-        .map_err(|e| BridgeError::invalid("callback", format!("cannot be called from the worker: {e}")))?;
-    Ok((tsfn, max_in_flight))
+    let max_batch = push::max_batch(options.as_ref(), batches)?;
+    let unusable = |e: napi::Error| BridgeError::invalid("callback", format!("cannot be called from the worker: {e}"));
+    let callback = match function {
+        Ok(f) => StepEventCallback::One(f.build_threadsafe_function::<StepEvent>().callee_handled::<false>().build().map_err(unusable)?),
+        Err(f) => StepEventCallback::Batch(
+            f.build_threadsafe_function::<Vec<StepEvent>>().callee_handled::<false>().build().map_err(unusable)?,
+            max_batch,
+        ),
+    };
+    Ok((callback, max_in_flight))
 }
 
 /// Counters of the dispatch channel.
