@@ -26,6 +26,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { removeDir } from '../../devenv/processes.mjs';
 import { runtimeName, sleep, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { scriptCommand } from '../helpers/runtime.mjs';
 
 const CHILD = fileURLToPath(new URL('../helpers/fuzz-child.mjs', import.meta.url));
 const BENCH_ADDON = process.env.TASKER_BENCH_ADDON ?? fileURLToPath(new URL('../../target/bench/debug/tasker-worker.node', import.meta.url));
@@ -66,7 +67,7 @@ function runChild(phase, seed, calls, logPath, extraEnv) {
   Object.assign(env, CLIENT_FALLBACKS);
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [CHILD, phase, String(seed), String(calls)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...scriptCommand(CHILD, [phase, String(seed), String(calls)]), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
