@@ -3,7 +3,7 @@
 //
 //   npm run bench                  full run (several minutes after the release build)
 //   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
-//   options: --only bridge,delivery,memory,idle,e2e   --runtimes node,bun
+//   options: --only bridge,delivery,memory,idle,e2e   --runtimes node,bun,deno
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ const { values: options } = parseArgs({
     quick: { type: 'boolean', default: false },
     debug: { type: 'boolean', default: false },
     only: { type: 'string', default: ALL.join(',') },
-    runtimes: { type: 'string', default: 'node,bun' },
+    runtimes: { type: 'string', default: 'node,bun,deno' },
     out: { type: 'string', default: join(benchDir, 'results', 'latest.json') },
   },
 });
@@ -56,6 +56,7 @@ function machine() {
     kernel: release(),
     node: process.version,
     bun: version(join(repoRoot, 'node_modules', '.bin', 'bun'), ['--version']),
+    deno: version(join(repoRoot, 'node_modules', '.bin', 'deno'), ['--version']).split('\n')[0].replace(/^deno /, ''),
     commit: version('git', ['rev-parse', '--short', 'HEAD']),
   };
 }
@@ -134,7 +135,7 @@ async function main() {
   results.finishedAt = new Date().toISOString();
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\n${results.mode} run, ${build.profile} build, ${results.machine.cpu} (${results.machine.cores} cores), node ${results.machine.node}, bun ${results.machine.bun}, commit ${results.machine.commit}\n`);
+  console.log(`\n${results.mode} run, ${build.profile} build, ${results.machine.cpu} (${results.machine.cores} cores), node ${results.machine.node}, bun ${results.machine.bun}, deno ${results.machine.deno}, commit ${results.machine.commit}\n`);
   console.log(table(results));
   console.log(`\nAll figures: ${options.out}`);
 }

@@ -1,5 +1,5 @@
 // End-to-end throughput on the real environment: one worker (native Rust or
-// TypeScript in Node or Bun) serves a fresh namespace; N tasks are created
+// TypeScript in Node, Bun or Deno) serves a fresh namespace; N tasks are created
 // through the orchestration API; completion statistics come from the
 // database's own timestamps.
 import { join } from 'node:path';
