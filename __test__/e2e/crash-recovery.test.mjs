@@ -37,9 +37,9 @@ function startWorker(workerId, holdMs, runsFile) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
-  let output = '';
   let errors = '';
-  child.stdout.on('data', (d) => (output += d));
+  child.output = '';
+  child.stdout.on('data', (d) => (child.output += d));
   child.stderr.on('data', (d) => (errors = (errors + d).slice(-4000)));
   child.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
     children.delete(child);
@@ -47,7 +47,7 @@ function startWorker(workerId, holdMs, runsFile) {
   }));
   child.ready = eventually(() => {
     if (child.exitCode !== null) throw new Error(`the worker exited early (${child.exitCode}): ${errors}`);
-    return output.includes('READY');
+    return child.output.includes('READY');
   }, { timeoutMs: 60000, what: 'the worker to start' });
   return child;
 }
@@ -102,8 +102,9 @@ async function crashAndRecover(secondWorkerId) {
     second.kill('SIGTERM');
     await second.exited;
   }
-  // handleSignals: SIGTERM stopped the worker gracefully, which then exited 0 (not killed by the signal).
-  assert.deepEqual(await second.exited, { code: 0, signal: null });
+  // handleSignals: SIGTERM stopped the worker gracefully. (Not checked from the
+  // exit status: a Deno parent reports a child it signalled as killed by it.)
+  assert.match(second.output, /^STOPPED$/m, 'SIGTERM stopped the worker gracefully');
   return recoveredMs;
 }
 
