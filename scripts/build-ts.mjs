@@ -1,9 +1,9 @@
 // Compiles lib/ to CommonJS in dist/ (tsc), then writes the ESM entry
 // dist/index.mjs that re-exports it: one copy of the module state whichever
 // way the package is loaded. The ESM entry imports the build through
-// dist/index.cjs, not index.js: Deno can treat an `import`ed .js file as ESM
-// (outside node_modules it ignores the lack of "type"), but .cjs is CommonJS
-// everywhere, and what it `require`s is CommonJS too.
+// dist/index.cjs, not index.js: outside node_modules, Deno loads an imported
+// .js file as ESM when package.json has no "type" (and finds no default
+// export), whereas .cjs is CommonJS everywhere, and so is what it requires.
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
