@@ -88,10 +88,11 @@ consumer esm "$work/app" node esm.mjs
 consumer cjs "$work/app" node cjs.cjs
 consumer bun "$work/app" "$root/node_modules/.bin/bun" bun.ts
 
-# Deno, with only the permissions the README lists (no --allow-sys, no -A);
-# --allow-net is for the consumer's own requests to the orchestration.
+# Deno, with only the permissions the README lists (no --allow-net, no
+# --allow-sys, no -A): the consumer's TaskerClient requests, like the worker's
+# database connections, are made by the addon.
 deno="$root/node_modules/.bin/deno"
-deno_run=(run --allow-ffi --allow-read --allow-env --allow-net=127.0.0.1)
+deno_run=(run --allow-ffi --allow-read --allow-env)
 export DENO_DIR="$work/deno-cache" DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 # From the npm install above ("nodeModulesDir": "manual"). Not type-checked
 # here: Deno checks npm packages against @types/node, which this project does
