@@ -3,8 +3,8 @@
 // under Deno children get `deno run -A`.
 export const runtimeName = typeof Bun !== 'undefined' ? 'bun' : typeof Deno !== 'undefined' ? 'deno' : 'node';
 
-/** [command, args] that run `script` with `args` in this runtime. */
-export function scriptCommand(script, args = []) {
-  if (runtimeName === 'deno') return [process.execPath, ['run', '-A', script, ...args]];
+/** [command, args] that run `script` with `args` in this runtime (`denoFlags` go to `deno run`). */
+export function scriptCommand(script, args = [], { denoFlags = [] } = {}) {
+  if (runtimeName === 'deno') return [process.execPath, ['run', '-A', ...denoFlags, script, ...args]];
   return [process.execPath, [script, ...args]];
 }
