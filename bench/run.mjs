@@ -3,7 +3,7 @@
 //
 //   npm run bench                  full run (several minutes after the release build)
 //   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
-//   options: --only bridge,delivery,throughput,memory,idle,e2e,latency,retry,scale   --runtimes node,bun
+//   options: --only bridge,delivery,throughput,memory,idle,e2e,latency,retry,scale   --runtimes node,bun,deno
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
 //            --prebuilt (no cargo build: use the artifacts already in target/)
 import { execFileSync } from 'node:child_process';
@@ -28,7 +28,7 @@ const { values: options } = parseArgs({
     debug: { type: 'boolean', default: false },
     prebuilt: { type: 'boolean', default: false },
     only: { type: 'string', default: ALL.join(',') },
-    runtimes: { type: 'string', default: 'node,bun' },
+    runtimes: { type: 'string', default: 'node,bun,deno' },
     out: { type: 'string', default: join(benchDir, 'results', 'latest.json') },
   },
 });
@@ -66,6 +66,7 @@ function machine() {
     kernel: release(),
     node: process.version,
     bun: version(join(repoRoot, 'node_modules', '.bin', 'bun'), ['--version']),
+    deno: version(join(repoRoot, 'node_modules', '.bin', 'deno'), ['--version']).split('\n')[0].replace(/^deno /, ''),
     commit: version('git', ['rev-parse', '--short', 'HEAD']),
   };
 }
@@ -175,7 +176,7 @@ async function main() {
   results.finishedAt = new Date().toISOString();
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\n${results.mode} run, ${build.profile} build, ${results.machine.cpu} (${results.machine.cores} cores), node ${results.machine.node}, bun ${results.machine.bun}, commit ${results.machine.commit}\n`);
+  console.log(`\n${results.mode} run, ${build.profile} build, ${results.machine.cpu} (${results.machine.cores} cores), node ${results.machine.node}, bun ${results.machine.bun}, deno ${results.machine.deno}, commit ${results.machine.commit}\n`);
   console.log(table(results));
   console.log(`\nAll figures: ${options.out}`);
 }

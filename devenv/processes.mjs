@@ -86,7 +86,9 @@ export function stopChild(child, signal = 'SIGTERM', graceMs = 15000) {
  */
 export function guardAgainstAbandonment(pid, dirs, signal = 'SIGINT') {
   const script = fileURLToPath(new URL('./sentinel.mjs', import.meta.url));
-  const sentinel = spawn(process.execPath, [script, String(process.pid), String(pid), signal, ...dirs], {
+  const args = [script, String(process.pid), String(pid), signal, ...dirs];
+  // Under Deno (tests run by `deno test`) a bare `deno script` has no permissions.
+  const sentinel = spawn(process.execPath, typeof Deno === 'undefined' ? args : ['run', '--allow-run', '--allow-read', '--allow-write', ...args], {
     detached: true,
     stdio: 'ignore',
   });

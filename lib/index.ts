@@ -1,6 +1,6 @@
 /**
  * @tasker-systems/worker: TypeScript step handlers as a tasker-core worker,
- * in Node.js and Bun, on the native Rust worker foundation.
+ * in Node.js, Bun and Deno, on the native Rust worker foundation.
  */
 export { detectRuntime, isRuntimeSupported, assertSupportedRuntime, SUPPORTED_RUNTIMES } from './runtime-detection';
 export type { RuntimeName } from './runtime-detection';

@@ -16,6 +16,10 @@ const BINARY_NAME = 'tasker-worker';
 const PACKAGE_NAME = '@tasker-systems/worker';
 
 function isMusl(): boolean {
+  // Deno's process.report is a stub (it always names glibc, and asks for
+  // --allow-sys): the libc Deno was built for is the one the addon must match.
+  const deno = (globalThis as { Deno?: { build?: { target?: string } } }).Deno;
+  if (deno?.build?.target) return deno.build.target.endsWith('-musl');
   const report = (process as { report?: { getReport?: () => unknown } }).report?.getReport?.() as
     | { header?: { glibcVersionRuntime?: string } }
     | undefined;
@@ -42,33 +46,59 @@ export interface LoadOptions {
 /** Where the loader looks, in order. */
 export function candidates(options: LoadOptions = {}): string[] {
   const triple = platformTriple();
-  const explicit = options.modulePath ?? process.env.TASKER_FFI_MODULE_PATH;
+  const explicit = explicitPath(options);
   if (explicit) return [explicit];
   const packageRoot = join(__dirname, '..');
   return [join(packageRoot, `${BINARY_NAME}.${triple}.node`), `${PACKAGE_NAME}-${triple}`];
 }
 
+function explicitPath(options: LoadOptions): string | undefined {
+  return options.modulePath ?? process.env.TASKER_FFI_MODULE_PATH;
+}
+
+/** The Deno permissions loading the addon takes (reading the variable, finding and opening the file). */
+const DENO_PERMISSIONS = '--allow-ffi --allow-read --allow-env';
+
+/** Deno refuses what its permissions do not grant with a NotCapable error, where Node would go on. */
+function isPermissionDenied(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'NotCapable' || /run again with the --allow-\w+ flag/.test(error.message));
+}
+
 export function loadNative(options: LoadOptions = {}): NativeBinding {
   const triple = platformTriple();
   const attempts: string[] = [];
-  for (const candidate of candidates(options)) {
-    const isFile = candidate.endsWith('.node');
-    if (isFile && !existsSync(candidate)) {
-      attempts.push(`${candidate}: no such file`);
-      continue;
-    }
+  let denied = false;
+  const failed = (what: string, error: unknown) => {
+    denied ||= isPermissionDenied(error);
+    attempts.push(`${what}: ${String((error as Error)?.message ?? error).split('\n')[0]}`);
+  };
+  let explicit: string | undefined;
+  let places: string[] = [];
+  try {
+    explicit = explicitPath(options);
+    places = candidates(options);
+  } catch (error) {
+    if (!isPermissionDenied(error)) throw error;
+    failed('TASKER_FFI_MODULE_PATH', error);
+  }
+  for (const candidate of places) {
     try {
+      if (candidate.endsWith('.node') && !existsSync(candidate)) {
+        attempts.push(`${candidate}: no such file`);
+        continue;
+      }
       return require(candidate) as NativeBinding;
     } catch (error) {
-      attempts.push(`${candidate}: ${(error as Error).message.split('\n')[0]}`);
+      failed(candidate, error);
     }
   }
-  const explicit = options.modulePath ?? process.env.TASKER_FFI_MODULE_PATH;
-  const fix = explicit
-    ? 'check that the path points at a tasker-worker .node file built for this platform'
-    : `install the optional dependency ${PACKAGE_NAME}-${triple} (reinstall without --no-optional / --omit=optional), ` +
-      `build locally with \`npm run build:native\`, or set TASKER_FFI_MODULE_PATH; ` +
-      `if ${triple} is not among the supported platforms, see the README's platform table`;
+  const fix = denied
+    ? `give Deno the permissions the worker needs: ${DENO_PERMISSIONS} (the README's runtime table explains each)`
+    : explicit
+      ? 'check that the path points at a tasker-worker .node file built for this platform'
+      : `install the optional dependency ${PACKAGE_NAME}-${triple} (reinstall without --no-optional / --omit=optional), ` +
+        `build locally with \`npm run build:native\`, or set TASKER_FFI_MODULE_PATH; ` +
+        `if ${triple} is not among the supported platforms, see the README's platform table`;
   throw new FfiLibraryError(
     `the tasker-worker native module could not be loaded for ${triple}. Tried:\n  ${attempts.join('\n  ')}\nTo fix: ${fix}`,
     attempts,

@@ -1,6 +1,6 @@
 /**
  * The typed contract of the native calls, one implementation over the addon
- * (the same in Bun and Node.js), and a process-wide instance.
+ * (the same in Node.js, Bun and Deno), and a process-wide instance.
  */
 import type {
   BootstrapResult,

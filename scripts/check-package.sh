@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Packaging check: pack the main package and the linux-x64-gnu platform
 # package, install both tarballs into a fresh project with npm, and have a
-# Node ESM, a Node CommonJS and a Bun consumer each load the package and
-# complete one real step against a real environment.
+# Node ESM, a Node CommonJS, a Bun and a Deno consumer each load the package
+# and complete one real step against a real environment. Deno also imports it
+# with an `npm:` specifier from a loopback registry serving the tarballs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 platform=linux-x64-gnu
 work=$(mktemp -d)
 env_pid=
+registry_pid=
 cleanup() {
   [ -n "$env_pid" ] && { kill -TERM "$env_pid" 2>/dev/null || true; wait "$env_pid" 2>/dev/null || true; }
+  [ -n "$registry_pid" ] && { kill -TERM "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; }
   rm -rf "$work"
   rm -f "npm/$platform/tasker-worker.$platform.node"
 }
@@ -43,6 +46,13 @@ if echo "$contents" | grep -Eq '\.rs$|(^|/)(src|target|__test__|bench|devenv|cra
 fi
 echo "main package: $main_tgz, $(du -k "$work/$main_tgz" | cut -f1) KiB packed, $(echo "$contents" | wc -l) files"
 echo "platform package: $platform_tgz, $(du -k "$work/$platform_tgz" | cut -f1) KiB packed"
+# The other platform packages, without binaries, for the loopback registry:
+# Deno asks the registry about every optional dependency, as the real one
+# would answer once they are published.
+mkdir "$work/others"
+for dir in npm/*/; do
+  [ "$dir" = "npm/$platform/" ] || npm pack --silent --pack-destination "$work/others" "./$dir" >/dev/null
+done
 
 echo "== install both tarballs into a fresh project"
 mkdir "$work/app"
@@ -67,14 +77,39 @@ export DATABASE_URL=$(node -p "require('$work/env.json').databaseUrl")
 export ORCHESTRATION_URL=$(node -p "require('$work/env.json').orchestrationUrl")
 
 consumer() {
-  local name=$1; shift
+  local name=$1 dir=$2; shift 2
   export NAMESPACE="pkg_${name}_$RANDOM"
   export TEMPLATE_DIR="$work/templates-$name"
   mkdir -p "$TEMPLATE_DIR"
   sed "s/{{namespace}}/$NAMESPACE/" devenv/templates/single.yaml >"$TEMPLATE_DIR/single.yaml"
-  (cd "$work/app" && "$@")
+  (cd "$dir" && "$@")
 }
-consumer esm node esm.mjs
-consumer cjs node cjs.cjs
-consumer bun "$root/node_modules/.bin/bun" bun.ts
-echo "packaging check passed: 3 consumers completed a real step from the installed tarballs"
+consumer esm "$work/app" node esm.mjs
+consumer cjs "$work/app" node cjs.cjs
+consumer bun "$work/app" "$root/node_modules/.bin/bun" bun.ts
+
+# Deno, with only the permissions the README lists (no --allow-net, no
+# --allow-sys, no -A): the consumer's TaskerClient requests, like the worker's
+# database connections, are made by the addon.
+deno="$root/node_modules/.bin/deno"
+deno_run=(run --allow-ffi --allow-read --allow-env)
+export DENO_DIR="$work/deno-cache" DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
+# From the npm install above ("nodeModulesDir": "manual"). Not type-checked
+# here: Deno checks npm packages against @types/node, which this project does
+# not install (the registry run below checks the types).
+echo '{ "nodeModulesDir": "manual" }' >"$work/app/deno.json"
+DENO_IMPORT_FROM="$work/app/node_modules/" CONSUMER_LABEL=deno-node-modules consumer deno_nm "$work/app" "$deno" "${deno_run[@]}" deno.ts
+# From a registry: a loopback one serves the tarballs to Deno, which fetches
+# them into its own cache (no node_modules folder) with their dependencies
+# from the public registry.
+node __test__/package/registry.mjs "$work/registry.port" "$work/$main_tgz" "$work/$platform_tgz" "$work"/others/*.tgz 2>"$work/registry.log" &
+registry_pid=$!
+for _ in $(seq 1 50); do [ -s "$work/registry.port" ] && break; sleep 0.1; done
+[ -s "$work/registry.port" ] || { cat "$work/registry.log" >&2; exit 1; }
+mkdir "$work/deno-app"
+cp __test__/package/consumers/deno.ts __test__/package/consumers/consumer.cjs "$work/deno-app/"
+printf '@tasker-systems:registry=http://127.0.0.1:%s/\n' "$(cat "$work/registry.port")" >"$work/deno-app/.npmrc"
+echo '{ "nodeModulesDir": "none" }' >"$work/deno-app/deno.json"
+(cd "$work/deno-app" && "$deno" check deno.ts)
+DENO_IMPORT_FROM="$DENO_DIR/npm/" CONSUMER_LABEL=deno-npm consumer deno_npm "$work/deno-app" "$deno" "${deno_run[@]}" deno.ts
+echo "packaging check passed: 5 consumers (Node ESM, Node CommonJS, Bun, Deno from node_modules, Deno from a registry) completed a real step from the packed tarballs"

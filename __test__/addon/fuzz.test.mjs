@@ -26,6 +26,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { removeDir } from '../../devenv/processes.mjs';
 import { runtimeName, sleep, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { scriptCommand } from '../helpers/runtime.mjs';
 
 const CHILD = fileURLToPath(new URL('../helpers/fuzz-child.mjs', import.meta.url));
 const BENCH_ADDON = process.env.TASKER_BENCH_ADDON ?? fileURLToPath(new URL('../../target/bench/debug/tasker-worker.node', import.meta.url));
@@ -49,6 +50,12 @@ const KIND_TEXT = {
 const FALLBACKS = ['DATABASE_URL', 'TASKER_TEMPLATE_PATH', 'TASKER_ENV', 'RUST_LOG', 'TASKER_WORKER_ID', 'TASKER_API_KEY', 'TASKER_AUTH_TOKEN', 'TASKER_ORCHESTRATION_AUTH_TOKEN'];
 // TaskerClient's fallbacks: servers that refuse at once.
 const CLIENT_FALLBACKS = { TASKER_ORCHESTRATION_URL: 'http://127.0.0.1:1', TASKER_ORCHESTRATION_GRPC_URL: 'http://127.0.0.1:1', TASKER_WORKER_URL: 'http://127.0.0.1:1' };
+// Deno 2.9's V8 takes time quadratic in what JSON.stringify has already
+// written to report a cycle (10 000 array items before it: ~12 s; Node and
+// Bun: milliseconds), and the fuzz's cyclic 100 000-item results would hang a
+// child. Its fast path off, V8 reports the cycle at once; the README's Deno
+// notes give users the same flag.
+const DENO_FLAGS = ['--v8-flags=--no-json-stringify-fast-path'];
 
 // The children's call logs; FUZZ_KEEP_LOGS=1 keeps them (the path is printed with each report).
 const workDir = mkdtempSync(join(tmpdir(), 'tasker-fuzz-'));
@@ -66,7 +73,7 @@ function runChild(phase, seed, calls, logPath, extraEnv) {
   Object.assign(env, CLIENT_FALLBACKS);
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [CHILD, phase, String(seed), String(calls)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...scriptCommand(CHILD, [phase, String(seed), String(calls)], { denoFlags: DENO_FLAGS }), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

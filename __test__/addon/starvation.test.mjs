@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { eventually, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { scriptCommand } from '../helpers/runtime.mjs';
 
 const THRESHOLD_MS = 2000;
 const BLOCK_MS = 15_000;
@@ -17,7 +18,7 @@ let templates;
 const children = new Set();
 
 function runWorker(delivery) {
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(...scriptCommand(script), {
     env: {
       ...process.env,
       DATABASE_URL: env.databaseUrl,

@@ -13,6 +13,7 @@ import { query } from '../../devenv/orchestration.mjs';
 import { freePort } from '../../devenv/processes.mjs';
 import { eventually, runtimeName } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
+import { scriptCommand } from '../helpers/runtime.mjs';
 
 const { TaskerClient, TaskerClientError, PermanentError } = pkg;
 const FULL = { key: `full-${randomBytes(8).toString('hex')}`, permissions: ['tasks:*', 'steps:*', 'dlq:*', 'templates:*', 'system:*'] };
@@ -289,7 +290,7 @@ describe('TaskerClient', { timeout: 300_000 }, () => {
   test('reads its settings from the environment variables tasker uses', async () => {
     const fromEnv = (apiKey) => {
       const childEnv = { ...process.env, TASKER_ORCHESTRATION_URL: env.orchestrationUrl, TASKER_API_KEY: apiKey, TASKER_CLIENT_TRANSPORT: 'rest' };
-      const out = execFileSync(process.execPath, [new URL('../helpers/client-from-env.mjs', import.meta.url).pathname, ns], { env: childEnv, encoding: 'utf8', timeout: 60_000 });
+      const out = execFileSync(...scriptCommand(new URL('../helpers/client-from-env.mjs', import.meta.url).pathname, [ns]), { env: childEnv, encoding: 'utf8', timeout: 60_000 });
       return JSON.parse(out.trim().split('\n').at(-1));
     };
     assert.deepEqual(fromEnv(FULL.key), { templates: 8 });

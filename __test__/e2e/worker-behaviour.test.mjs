@@ -80,19 +80,15 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
   test('shutdown in the middle of a burst leaves no step claimed but unprocessed', async () => {
     const worker = newWorker({ concurrency: 4, drainTimeoutMs: 400 });
     let finished = 0;
-    let slowRunning = 0;
+    const slowStarts = [];
     worker.register('single.step', async (ctx) => {
       // Even ones finish quickly; odd ones outlast the drain deadline.
       if (ctx.taskContext.i % 2 === 0) {
         await sleep(100);
         finished++;
       } else {
-        slowRunning++;
-        try {
-          await sleep(5000);
-        } finally {
-          slowRunning--;
-        }
+        slowStarts.push(Date.now());
+        await sleep(5000);
       }
       return { i: ctx.taskContext.i };
     });
@@ -101,8 +97,11 @@ describe('Worker on the real environment', { timeout: 300000 }, () => {
     let summary;
     try {
       tasks = await Promise.all(Array.from({ length: 16 }, (_, i) => createSingle({ mode: 'shutdown-burst', i })));
-      // Stop mid-burst: some steps done, a slow handler still running.
-      await eventually(() => finished >= 1 && slowRunning >= 1, { what: 'a finished step and a running slow handler' });
+      // Stop mid-burst: some steps done, a slow handler still running. It
+      // started under a second ago, so that the drain deadline (400 ms), not
+      // its step's 2 s timeout, ends it even when events arrive slowly.
+      const slowJustStarted = () => slowStarts.some((at) => Date.now() - at < 1000);
+      await eventually(() => finished >= 1 && slowJustStarted(), { what: 'a finished step and a slow handler that just started' });
     } finally {
       summary = await worker.stop();
     }

@@ -1,7 +1,7 @@
 // A worker process for the crash tests. Every handler run is logged to
 // RUNS_FILE (a JSON line: step, pid, attempt, time) before it starts, then
 // holds for HOLD_MS (so a kill finds handlers running). Prints READY once
-// started; drains and exits on SIGTERM.
+// started; drains and exits on SIGTERM, printing STOPPED once stopped.
 import { appendFileSync } from 'node:fs';
 
 import { pkg } from './package.mjs';
@@ -31,5 +31,6 @@ worker.register('long.step', async (ctx) => {
   });
   return { pid: process.pid };
 });
+worker.events.subscribe(pkg.EventNames.WORKER_STOPPED, () => process.stdout.write('STOPPED\n'));
 await worker.start();
 process.stdout.write('READY\n');

@@ -4,8 +4,9 @@
 import { DevTaskerClient } from '../../devenv/client.mjs';
 export { stepsByName } from '../../devenv/client.mjs';
 import { prepareTemplates, startEnvironment, uniqueNamespace } from '../../devenv/environment.mjs';
+import { runtimeName } from './runtime.mjs';
 
-export const runtimeName = typeof Bun !== 'undefined' ? 'bun' : 'node';
+export { runtimeName };
 
 export async function useEnvironment() {
   const databaseUrl = process.env.TASKER_TEST_DATABASE_URL;

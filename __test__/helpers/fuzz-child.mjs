@@ -20,6 +20,8 @@ import { openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import { runtimeName } from './runtime.mjs';
+
 const require = createRequire(import.meta.url);
 const argv = process.argv.slice(2);
 const PHASE = argv[0] ?? process.env.FUZZ_PHASE;
@@ -31,7 +33,7 @@ if (!PHASES.includes(PHASE) || !Number.isFinite(SEED) || !(TOTAL > 0)) {
   process.stderr.write(`usage: fuzz-child.mjs <${PHASES.join('|')}> <seed> <calls>\n`);
   process.exit(2);
 }
-const RUNTIME = typeof Bun !== 'undefined' ? 'bun' : 'node';
+const RUNTIME = runtimeName;
 const logFd = process.env.FUZZ_LOG ? openSync(process.env.FUZZ_LOG, 'a') : 2;
 const STABLE_CODES = new Set([
   'NOT_BOOTSTRAPPED', 'INVALID_ARGUMENT', 'UNKNOWN_EVENT', 'DATABASE_UNAVAILABLE', 'BOOTSTRAP_FAILED',

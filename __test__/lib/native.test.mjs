@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import { pkg } from '../helpers/package.mjs';
+import { runtimeName } from '../helpers/runtime.mjs';
 
 const { loadNative, platformTriple, FfiLibraryError, FfiError } = pkg;
 
@@ -49,4 +52,16 @@ test('the local build loads and answers', () => {
   const native = loadNative();
   assert.equal(typeof native.bootstrapWorker, 'function');
   assert.match(native.getVersion(), /^\d+\.\d+\.\d+/);
+});
+
+test('under Deno, missing permissions are named in the error', { skip: runtimeName !== 'deno' && 'not running in Deno' }, () => {
+  const script = fileURLToPath(new URL('../helpers/load-native.mjs', import.meta.url));
+  const load = (...permissions) => JSON.parse(execFileSync(process.execPath, ['run', ...permissions, script], { encoding: 'utf8' }));
+  for (const permissions of [['--allow-read'], ['--allow-read', '--allow-env']]) {
+    const outcome = load(...permissions);
+    assert.equal(outcome.loaded, false, permissions.join(' '));
+    assert.equal(outcome.name, 'FfiLibraryError');
+    assert.match(outcome.message, /To fix: give Deno the permissions the worker needs: --allow-ffi --allow-read --allow-env/);
+  }
+  assert.deepEqual(load('--allow-read', '--allow-env', '--allow-ffi'), { loaded: true });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { pkg } from '../helpers/package.mjs';
+import { runtimeName } from '../helpers/runtime.mjs';
 
 const { NativeTaskerRuntime, FfiCallError, FfiError, getTaskerRuntime, resetTaskerRuntime } = pkg;
 
@@ -87,5 +88,5 @@ test('one process-wide runtime, reset for tests', () => {
   assert.equal(getTaskerRuntime(), a);
   resetTaskerRuntime();
   assert.notEqual(getTaskerRuntime(), a);
-  assert.equal(a.runtime, typeof Bun !== 'undefined' ? 'bun' : 'node');
+  assert.equal(a.runtime, runtimeName);
 });

@@ -1,4 +1,4 @@
-// Child processes of the runner: benchmark cases in Node or Bun, and
+// Child processes of the runner: benchmark cases in Node, Bun or Deno, and
 // long-running workers. Every child started here is stopped here.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const benchDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoRoot = join(benchDir, '..');
 const bunBinary = join(repoRoot, 'node_modules', '.bin', 'bun');
+const denoBinary = join(repoRoot, 'node_modules', '.bin', 'deno');
 const live = new Set();
 
 process.on('exit', () => {
@@ -17,7 +18,9 @@ process.on('exit', () => {
 export function runtimeCommand(runtime, script) {
   if (runtime === 'node') return [process.execPath, ['--expose-gc', script]];
   if (runtime === 'bun') return [bunBinary, [script]];
-  throw new Error(`unknown runtime ${runtime}: use node or bun`);
+  // -A: the cases read files and the environment, load the addon and reach the database's port.
+  if (runtime === 'deno') return [denoBinary, ['run', '-A', '--v8-flags=--expose-gc', script]];
+  throw new Error(`unknown runtime ${runtime}: use node, bun or deno`);
 }
 
 /** Starts a child; it is killed if the runner exits first. */

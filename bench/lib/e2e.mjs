@@ -1,5 +1,5 @@
 // End-to-end throughput on the real environment: one worker (native Rust or
-// TypeScript in Node or Bun), or several processes of it, serve a fresh
+// TypeScript in Node, Bun or Deno), or several processes of it, serve a fresh
 // namespace; N tasks are created
 // through the orchestration API; completion statistics come from the
 // database's own timestamps.

@@ -7,7 +7,7 @@ const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 export function table(results) {
   const rows = [['Benchmark', 'Runtime', 'Measured', 'Baseline', 'Ratio']];
   const byRuntime = (list, rt) => list.filter((r) => r.runtime === rt);
-  for (const rt of ['node', 'bun']) {
+  for (const rt of ['node', 'bun', 'deno']) {
     const lat = byRuntime(results.latency ?? [], rt);
     const push = lat.find((r) => r.delivery === 'push');
     const poll = lat.find((r) => r.delivery === 'poll');

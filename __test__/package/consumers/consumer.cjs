@@ -1,15 +1,21 @@
-// Shared by the packaging check's consumers (ESM, CommonJS, Bun): given the
-// installed package as loaded by that consumer, check runtime detection and
-// version, then run one real step through a Worker, creating and watching
-// the task with the package's TaskerClient.
+// Shared by the packaging check's consumers (Node ESM and CommonJS, Bun,
+// Deno): given the installed package as loaded by that consumer, check runtime
+// detection and version, then run one real step through a Worker, creating and
+// watching the task with the package's TaskerClient. `version` is the
+// installed package's, read here from node_modules unless the consumer passes
+// it (without a node_modules folder, as with Deno's npm cache, a local file
+// cannot require the package).
 const assert = require('node:assert/strict');
 const { readFileSync } = require('node:fs');
 
-async function run(pkg, expectedRuntime, label) {
+function installedVersion() {
+  return JSON.parse(readFileSync(require.resolve('@tasker-systems/worker/package.json'), 'utf8')).version;
+}
+
+async function run(pkg, expectedRuntime, label, version = installedVersion()) {
   const { DATABASE_URL, ORCHESTRATION_URL, TEMPLATE_DIR, NAMESPACE } = process.env;
   assert.equal(pkg.detectRuntime(), expectedRuntime);
   assert.equal(pkg.isRuntimeSupported(), true);
-  const version = JSON.parse(readFileSync(require.resolve('@tasker-systems/worker/package.json'), 'utf8')).version;
   assert.equal(pkg.getTaskerRuntime().getVersion(), version);
 
   const worker = new pkg.Worker({
