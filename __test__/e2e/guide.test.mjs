@@ -1,14 +1,15 @@
-// The handler guide's examples (docs/handlers.md, examples/guide/) run end to
+// The handler guide's examples (README's handler guide, examples/guide/) run end to
 // end: the guide's own worker program loads its handler modules by callable
 // and serves real tasks of the guide's templates.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { stepsByName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
 import { createWorker } from '../../examples/guide/worker.mjs';
 import { unitsInStock } from '../../examples/guide/handlers/inventory.mjs';
+import { legacyHandlers, legacyResolver } from '../../examples/guide/resolvers.mjs';
 
 const { EventNames } = pkg;
 
@@ -20,9 +21,9 @@ const checkpoints = [];
 const rateRequests = [];
 
 async function run(name, context) {
-  const uuid = await env.client.createTask({ name, namespace: templates.namespace, context });
-  const task = await env.client.waitForTask(uuid, { timeoutMs: 90000 });
-  return { task, steps: await env.client.stepsByName(uuid) };
+  const { taskUuid } = await env.client.createTask({ name, namespace: templates.namespace, context });
+  const task = await env.client.waitForTask(taskUuid, { timeoutMs: 90000 });
+  return { task, steps: await stepsByName(env.client, taskUuid) };
 }
 
 /** What dependents saw as a step's result (a decision's or batchable step's is stored beside its outcome). */
@@ -44,7 +45,7 @@ const order = (overrides = {}) => ({
 describe('the handler guide, end to end', { timeout: 300000 }, () => {
   before(async () => {
     env = await useEnvironment();
-    templates = suiteTemplates('guide', ['guide_checkout', 'guide_shipping', 'guide_inventory', 'guide_rates']);
+    templates = suiteTemplates('guide', ['guide_checkout', 'guide_shipping', 'guide_inventory', 'guide_rates', 'resolution']);
     // The rates service: unavailable once per task (asking for 1 s), unknown currencies are 404.
     const unavailableOnce = new Set();
     rates = createServer((req, res) => {
@@ -62,7 +63,12 @@ describe('the handler guide, end to end', { timeout: 300000 }, () => {
       reply(200, { rate: 1.25 });
     });
     await new Promise((resolve) => rates.listen(0, '127.0.0.1', resolve));
-    worker = createWorker({ databaseUrl: env.databaseUrl, templatePath: templates.path, namespace: templates.namespace });
+    worker = createWorker({
+      databaseUrl: env.databaseUrl,
+      templatePath: templates.path,
+      namespace: templates.namespace,
+      resolvers: [legacyResolver(legacyHandlers)],
+    });
     worker.events.on(EventNames.STEP_COMPLETION_SENT, (p) => p.outcome === 'checkpoint' && checkpoints.push(p.stepName));
     await worker.start();
   });
@@ -157,8 +163,17 @@ describe('the handler guide, end to end', { timeout: 300000 }, () => {
     const { task, steps } = await run('currency_conversion', { amount: 1, from: 'EUR', to: 'XXX', ratesApi });
     assert.equal(task.status, 'blocked_by_failures');
     const step = steps.convert_currency;
-    assert.equal(step.current_state, 'error');
+    assert.equal(step.currentState, 'error');
     assert.equal(step.attempts, 1);
     assert.match(JSON.stringify(step.results), /answered 404/);
+  });
+
+  test('resolver hints: a step names module_lookup, another the application’s own resolver', async () => {
+    const { task, steps } = await run('resolution', { ...order(), message: 'hello from the template' });
+    assert.equal(task.status, 'complete');
+    const validated = { orderId: 'ORD-7', itemCount: 3, subtotal: 138.9 };
+    assert.deepEqual(resultOf(steps.by_chain), validated, 'found by the chain: module lookup');
+    assert.deepEqual(resultOf(steps.by_hint), validated, 'found by the resolver the template names');
+    assert.deepEqual(resultOf(steps.by_custom), { pong: 'hello from the template' }, 'served by the legacy resolver');
   });
 });
