@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 
 import type { WorkerConfig } from '../index';
 
-/** Exit codes of `tasker-worker` (documented in docs/handlers.md). */
+/** Exit codes of `tasker-worker` (also in its --help and the README). */
 export const ExitCode = {
   /** `--check` passed, or the worker drained and stopped after SIGTERM/SIGINT. */
   OK: 0,
@@ -77,8 +77,9 @@ Runs TypeScript/JavaScript step handlers as a tasker-core worker.
                            (env TASKER_DRAIN_TIMEOUT_MS; default 30000)
   --web <ip:port>          serve tasker's worker API: /health, /health/ready, /metrics, ...
                            (env TASKER_WEB_BIND_ADDRESS; default off)
-  --log-level <level>      error, warn, info, debug, trace, or a RUST_LOG filter
-                           (env TASKER_LOG_LEVEL; default info here, warn in the native worker)
+  --log-level <level>      off, error, warn, info, debug, trace, or a RUST_LOG filter
+                           (env TASKER_LOG_LEVEL; default info here, warn in the native worker);
+                           start, drain and stop lines show at every level but error and off
   --log-format text|json   (env TASKER_LOG_FORMAT; default text)
   --worker-id <id>         (env TASKER_WORKER_ID)
   --environment <env>      test, development or production (env TASKER_ENV)
@@ -247,7 +248,7 @@ export function resolveOptions(argv: string[], env: Record<string, string | unde
   const pick = <K extends keyof Settings>(key: K): Settings[K] => flags[key] ?? fromEnv[key] ?? fromFile[key];
   const logLevelSetting = pick('logLevel');
   const bare = logLevelSetting?.split(',')[0]?.trim();
-  const cliLogLevel = LEVELS.includes(bare as LogLevel) ? (bare as LogLevel) : 'info';
+  const cliLogLevel = bare === 'off' ? 'error' : LEVELS.includes(bare as LogLevel) ? (bare as LogLevel) : 'info';
   return {
     handlers: pick('handlers') ?? [],
     templates: pick('templates'),
@@ -311,10 +312,11 @@ function address(where: string, value: unknown): string {
 }
 
 function logLevel(where: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`${where}: give a level (${LEVELS.join(', ')}) or a filter such as warn,tasker_worker=info`);
+  const levels = ['off', ...LEVELS].join(', ');
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`${where}: give a level (${levels}) or a filter such as warn,tasker_worker=info`);
   const isFilter = value.includes('=') || value.includes(',');
-  if (!isFilter && !LEVELS.includes(value as LogLevel)) {
-    throw new UsageError(`${where}: '${value}' is not a level (${LEVELS.join(', ')}) or a filter such as warn,tasker_worker=info`);
+  if (!isFilter && value !== 'off' && !LEVELS.includes(value as LogLevel)) {
+    throw new UsageError(`${where}: '${value}' is not a level (${levels}) or a filter such as warn,tasker_worker=info`);
   }
   return value;
 }

@@ -19,12 +19,18 @@ import { Worker } from './worker';
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
 
 type Fields = Record<string, unknown>;
-type Log = (level: LogLevel, message: string, fields?: Fields) => void;
+type Log = (level: LogLevel, message: string, fields?: Fields, lifecycle?: boolean) => void;
 
-/** One line per entry on stdout: readable text, or JSON objects. */
+/**
+ * One line per entry on stdout: readable text, or JSON objects. Lifecycle
+ * lines (started, draining, stopped, check passed) are shown at every
+ * threshold but `error`, so a quiet `--log-level warn` still says when the
+ * worker is up and when it has stopped.
+ */
 export function createLogger(format: 'text' | 'json', threshold: LogLevel, write: (line: string) => void = (l) => process.stdout.write(l)): Log {
-  return (level, message, fields = {}) => {
-    if (RANK[level] > RANK[threshold]) return;
+  return (level, message, fields = {}, lifecycle = false) => {
+    const limit = lifecycle && threshold !== 'error' ? Math.max(RANK[threshold], RANK.info) : RANK[threshold];
+    if (RANK[level] > limit) return;
     const time = new Date().toISOString();
     if (format === 'json') {
       write(`${JSON.stringify({ time, level, msg: message, ...serializable(fields) })}\n`);
@@ -130,12 +136,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
     const started = await worker.start();
     log('info', 'worker started', {
       workerId: started.workerId,
+      pid: process.pid,
       namespaces: options.namespaces.length > 0 ? options.namespaces.join(',') : 'all in the templates',
       delivery: options.delivery ?? 'push',
       concurrency: worker.concurrency,
       handlers: options.handlers.join(','),
       ...(options.web && options.web !== 'off' ? { health: `http://${options.web}/health`, metrics: `http://${options.web}/metrics` } : {}),
-    });
+    }, true);
   } catch (error) {
     const code = startFailureCode(error);
     if (error instanceof HandlerValidationError) log('error', `cannot start: ${error.message}`);
@@ -158,7 +165,7 @@ async function check(worker: Worker, options: CliOptions, log: Log): Promise<num
       steps: report.steps,
       namespaces: report.namespaces.length > 0 ? report.namespaces.join(',') : [...new Set(report.templates.map((t) => t.namespace))].join(','),
       handlers: options.handlers.join(','),
-    });
+    }, true);
     if (report.templates.length === 0) {
       log('warn', 'no template of the served namespaces was found', { templates: options.templates });
       return ExitCode.INVALID_SETUP;
@@ -181,10 +188,10 @@ function serve(worker: Worker, log: Log): Promise<number> {
         return;
       }
       draining = true;
-      log('info', `${signal}: draining`, { inFlight: worker.inFlight });
+      log('info', `${signal}: draining`, { inFlight: worker.inFlight }, true);
       worker.stop().then(
         (summary) => {
-          log('info', 'worker stopped', { ...summary });
+          log('info', 'worker stopped', { ...summary }, true);
           resolve(ExitCode.OK);
         },
         (error: unknown) => {

@@ -4,16 +4,19 @@
 // runs workflows to completion and drains on SIGTERM, finishing the step in
 // flight. Start failures have their exit codes. Every process is stopped.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { prepareTemplates, uniqueNamespace } from '../../devenv/environment.mjs';
+import { unitsInStock } from '../../examples/guide/handlers/inventory.mjs';
 import { freePort, startCli } from '../helpers/cli-process.mjs';
-import { eventually, runtimeName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { eventually, runtimeName, stepsByName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const GUIDE_HANDLERS = join(root, 'examples/guide/handlers');
+const BATCH_HANDLERS = join(root, '__test__/helpers/batch-handlers');
 
 let env;
 let templates;
@@ -69,6 +72,8 @@ export async function step(ctx) {
     process.stdout.write(`# tasker-worker (${runtimeName}) ready in ${Date.now() - startedAt} ms\n`);
     assert.equal(ready.health, `http://127.0.0.1:${port}/health`);
     assert.equal(ready.namespaces, templates.namespace);
+    assert.equal(typeof ready.pid, 'number');
+    if (runtimeName !== 'node') assert.equal(ready.pid, worker.child.pid);
 
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     assert.equal(health.status, 200);
@@ -76,14 +81,14 @@ export async function step(ctx) {
     assert.equal(metrics.status, 200);
     assert.ok((await metrics.text()).length > 0);
 
-    const checkout = await env.client.createTask({
+    const { taskUuid: checkout } = await env.client.createTask({
       name: 'checkout',
       namespace: templates.namespace,
       context: { orderId: 'CLI-1', country: 'FR', lines: [{ sku: 'A', quantity: 2, unitPrice: 10, weightKg: 1 }] },
     });
     const task = await env.client.waitForTask(checkout, { timeoutMs: 60000 });
     assert.equal(task.status, 'complete');
-    const steps = await env.client.stepsByName(checkout);
+    const steps = await stepsByName(env.client, checkout);
     assert.deepEqual(steps.price_order.results.result, { orderId: 'CLI-1', subtotal: 20, tax: 4, total: 24 });
 
     // A step in flight when SIGTERM comes is finished, not abandoned.
@@ -91,10 +96,11 @@ export async function step(ctx) {
     try {
       const startedFile = join(work, 'started');
       const releaseFile = join(work, 'release');
-      const slow = await env.client.createTask({ name: 'single', namespace: templates.namespace, context: { startedFile, releaseFile } });
+      const { taskUuid: slow } = await env.client.createTask({ name: 'single', namespace: templates.namespace, context: { startedFile, releaseFile } });
       await eventually(() => existsSync(startedFile), { what: 'the slow handler to start' });
       const signalledAt = Date.now();
-      worker.child.kill('SIGTERM');
+      // The worker process itself: npm (under npx) does not pass SIGTERM on to its child.
+      process.kill(worker.workerPid, 'SIGTERM');
       await worker.waitFor((e) => /^SIGTERM: draining/.test(e.msg ?? ''));
       setTimeout(() => writeFileSync(releaseFile, 'go'), 300);
       const exit = await worker.exited;
@@ -104,7 +110,7 @@ export async function step(ctx) {
       process.stdout.write(`# tasker-worker (${runtimeName}) drained and exited ${Date.now() - signalledAt} ms after SIGTERM\n`);
       const done = await env.client.waitForTask(slow, { timeoutMs: 30000 });
       assert.equal(done.status, 'complete');
-      assert.equal((await env.client.stepsByName(slow)).only_step.results.result.finished, true);
+      assert.equal((await stepsByName(env.client, slow)).only_step.results.result.finished, true);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -121,5 +127,56 @@ export async function step(ctx) {
     const noDatabaseExit = await noDatabase.exited;
     assert.equal(noDatabaseExit.code, 4, noDatabase.output);
     assert.match(noDatabase.output, /"msg":"cannot start"/);
+  });
+
+  test('1,200 items in batches over two worker processes: a transient failure resumes from its checkpoint', async () => {
+    const batchTemplates = prepareTemplates(uniqueNamespace(`cli_batch_${runtimeName}`), undefined, { only: ['guide_inventory'] });
+    const work = mkdtempSync(join(tmpdir(), 'wt-cli-batch-'));
+    const runsFile = join(work, 'runs.jsonl');
+    writeFileSync(runsFile, '');
+    try {
+      const args = ['--handlers', BATCH_HANDLERS, '--templates', batchTemplates.path, '--concurrency', '1', '--log-format', 'json', '--log-level', 'warn'];
+      const batchEnv = { RUNS_FILE: runsFile, FAIL_BATCH: '002', SEGMENT_DELAY_MS: '300' };
+      const workers = [launch(args, batchEnv), launch(args, batchEnv)];
+      for (const w of workers) assert.equal((await w.waitFor((e) => e.msg === 'worker started' || e.level === 'error')).msg, 'worker started', w.output);
+
+      const startedAt = Date.now();
+      const { taskUuid } = await env.client.createTask({ name: 'stock_count', namespace: batchTemplates.namespace, context: { warehouse: 'HAM-2', skuCount: 1200 } });
+      const task = await env.client.waitForTask(taskUuid, { timeoutMs: 120000 });
+      assert.equal(task.status, 'complete');
+      process.stdout.write(`# tasker-worker (${runtimeName}) counted 1,200 SKUs in 5 batches over 2 processes in ${Date.now() - startedAt} ms\n`);
+
+      let units = 0;
+      let lowStock = 0;
+      for (let sku = 0; sku < 1200; sku++) {
+        const n = await unitsInStock('HAM-2', sku);
+        units += n;
+        if (n < 10) lowStock++;
+      }
+      const steps = await stepsByName(env.client, taskUuid);
+      const summary = steps.summarize_stock.results.result;
+      assert.deepEqual(summary, { warehouse: 'HAM-2', skus: 1200, batches: 5, units, lowStock }, 'every item counted exactly once');
+
+      const runs = readFileSync(runsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const pids = new Set(runs.map((r) => r.pid));
+      assert.equal(pids.size, 2, `both processes ran batch segments: ${JSON.stringify(runs)}`);
+      process.stdout.write(`# segments per process: ${[...pids].map((pid) => runs.filter((r) => r.pid === pid).length).join(', ')}\n`);
+      const failing = runs.filter((r) => r.batch === '002');
+      const failed = failing.find((r) => r.failed);
+      assert.ok(failed, `batch 002 failed once: ${JSON.stringify(failing)}`);
+      assert.equal(failed.from, 450, 'it failed after two checkpoints (250 + 200)');
+      const retried = failing.filter((r) => !r.failed && r.attempt > 0);
+      assert.ok(retried.length > 0, `batch 002 ran again: ${JSON.stringify(failing)}`);
+      assert.equal(retried[0].from, 450, 'the retry resumed at the checkpoint, not at the start of the batch');
+      assert.equal(steps.count_stock_002.attempts, 2);
+
+      for (const w of workers) {
+        const exit = await w.stop('SIGTERM');
+        assert.equal(exit.code, 0, w.output);
+      }
+    } finally {
+      batchTemplates.remove();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

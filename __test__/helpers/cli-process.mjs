@@ -84,11 +84,30 @@ export function startCli(args, { env = {}, command = process.execPath, prefix = 
         check();
       });
     },
-    /** Sends `signal`, waits for the exit; SIGKILL after `graceMs`. */
+    /**
+     * The worker's own process id, from its 'worker started' line: under npx
+     * the command is a child of npm, which does not pass SIGTERM on.
+     */
+    get workerPid() {
+      return entries.find((e) => e.msg === 'worker started')?.pid;
+    },
+    /** Sends `signal` to the worker, waits for the exit; SIGKILL (to npm too, if between) after `graceMs`. */
     async stop(signal = 'SIGTERM', graceMs = 30000) {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const all = [...new Set([this.workerPid, child.pid].filter(Boolean))];
+      const kill = (sig, pids = all) => pids.forEach((pid) => {
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // already gone
+        }
+      });
+      if (child.exitCode !== null || child.signalCode !== null) {
+        if (this.workerPid) kill('SIGKILL');
+        return exited;
+      }
+      // The worker gets the signal; npm, if between, stays to pass on its exit code.
+      kill(signal, [this.workerPid ?? child.pid]);
+      const timer = setTimeout(() => kill('SIGKILL'), graceMs);
       const result = await exited;
       clearTimeout(timer);
       return result;

@@ -77,6 +77,8 @@ describe('options', () => {
     assert.equal(filter.logLevel, 'warn,tasker_worker=debug');
     assert.equal(filter.cliLogLevel, 'warn');
     assert.equal(resolveOptions([], { TASKER_LOG_LEVEL: 'error' }).cliLogLevel, 'error');
+    const off = resolveOptions(['--log-level', 'off'], {});
+    assert.deepEqual([off.logLevel, off.cliLogLevel], ['off', 'error'], 'the native worker silent, this command only its errors');
   });
 
   test('every bad value is a usage error that names it', () => {
@@ -123,6 +125,20 @@ describe('logs', () => {
     assert.equal(entry.msg, 'step failed');
     assert.deepEqual(entry.error, { name: 'RetryableError', message: 'boom' });
     assert.ok(!Number.isNaN(Date.parse(entry.time)));
+  });
+
+  test('lifecycle lines show at warn, not at error', () => {
+    const lines = [];
+    const quiet = createLogger('text', 'warn', (l) => lines.push(l));
+    quiet('info', 'worker started', { workerId: 'w-1' }, true);
+    quiet('info', 'an ordinary info line');
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], / INFO  worker started {2}workerId=w-1\n$/);
+    const silent = createLogger('text', 'error', (l) => lines.push(l));
+    silent('info', 'worker started', {}, true);
+    silent('error', 'cannot start');
+    assert.equal(lines.length, 2);
+    assert.match(lines[1], / ERROR cannot start\n$/);
   });
 });
 
