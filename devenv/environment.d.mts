@@ -27,5 +27,5 @@ export interface EnvironmentOptions {
   apiKeys?: Array<{ key: string; permissions: string[] }>;
 }
 export declare function startEnvironment(options?: EnvironmentOptions): Promise<Environment>;
-export declare function prepareTemplates(namespace: string, source?: URL): { path: string; namespace: string; remove(): void };
+export declare function prepareTemplates(namespace: string, source?: URL, options?: { only?: string[] }): { path: string; namespace: string; remove(): void };
 export declare function uniqueNamespace(prefix: string): string;

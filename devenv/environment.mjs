@@ -16,12 +16,17 @@ export const TEMPLATES_DIR = new URL('./templates/', import.meta.url);
 /**
  * Copies the task templates into a fresh folder with their namespace set to
  * `namespace`, so each suite (and each runtime) has queues of its own.
+ * `only` lists the files to copy (names without .yaml); default: all.
  */
-export function prepareTemplates(namespace, source = TEMPLATES_DIR) {
+export function prepareTemplates(namespace, source = TEMPLATES_DIR, { only } = {}) {
   if (!/^[a-z][a-z0-9_]{0,62}$/.test(namespace)) throw new Error(`'${namespace}' is not a namespace (a-z, 0-9, _)`);
+  const files = readdirSync(source).filter((name) => name.endsWith('.yaml'));
+  for (const name of only ?? []) {
+    if (!files.includes(`${name}.yaml`)) throw new Error(`no template file ${name}.yaml in ${source}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tasker-env-templates-'));
-  for (const name of readdirSync(source)) {
-    if (!name.endsWith('.yaml')) continue;
+  for (const name of files) {
+    if (only && !only.includes(name.slice(0, -'.yaml'.length))) continue;
     const text = readFileSync(new URL(name, source), 'utf8').replaceAll('{{namespace}}', namespace);
     writeFileSync(join(dir, name), text);
   }

@@ -10,7 +10,7 @@ export type { TaskerRuntime, LogFields, StepEventSubscriptionHandle } from './ru
 export { loadNative, platformTriple } from './native';
 export type { LoadOptions, NativeBinding } from './native';
 export { TaskerEventEmitter, EventNames } from './events';
-export type { EventName, EventPayloads, DeliveryMetrics, TaskerEventEmitterOptions } from './events';
+export type { EventName, EventPayloads, Listener, DeliveryMetrics, TaskerEventEmitterOptions } from './events';
 export { EventPoller } from './poller';
 export type { EventPollerOptions } from './poller';
 export { PushDelivery } from './push';
@@ -19,7 +19,7 @@ export type { StepEventSource, DeliveryCallbacks } from './delivery';
 export { Worker } from './worker';
 export { TaskerClient, TaskerClientError, SETTLED_TASK_STATES } from './client';
 export type { WaitForTaskOptions } from './client';
-export type { WorkerOptions, WorkerStopSummary, DomainEventStats } from './worker';
+export type { WorkerOptions, WorkerStopSummary, DomainEventStats, StepLogLevel } from './worker';
 export { DomainEventListeners } from './domain-events';
 export type {
   DomainEvent,
@@ -32,28 +32,51 @@ export type {
 export {
   success,
   decision,
+  noBranches,
   batches,
+  noBatches,
+  batchRanges,
   checkpoint,
-  RetryableError,
-  PermanentError,
-  createStepContext,
-  failureCompletion,
   isStepResult,
-} from './handler';
+} from './results';
+export type {
+  StepResult,
+  StepResultKind,
+  SuccessResult,
+  DecisionResult,
+  BatchesResult,
+  CheckpointResult,
+  SuccessOptions,
+  BatchRange,
+  BatchesOptions,
+  BatchRangesOptions,
+} from './results';
+export { RetryableError, PermanentError, failureCompletion } from './failures';
+export type { FailureOptions, RetryableErrorOptions } from './failures';
+export { createStepContext } from './handler';
 export type {
   StepContext,
+  DependencyMatch,
   StepHandler,
   StepHandlerClass,
   StepHandlerFunction,
   StepHandlerInstance,
   StepLogger,
-  StepResult,
-  FailureOptions,
-  SuccessOptions,
 } from './handler';
+export { collectBatchResults } from './batch';
+export type { BatchContext, Checkpoint, BatchFailureStrategy, BatchResults, BatchWorkerResult, BatchWorkerFailure } from './batch';
+export { defineHandler, defineDecisionHandler, defineBatchAnalyzer, defineBatchWorker } from './define';
+export type { Handler, DecisionHandler, BatchAnalyzer, BatchWorker, BatchWorkerContext, BatchWorkerOptions } from './define';
+export { defineApiHandler, classifyHttpStatus, retryAfterSeconds } from './api';
+export type { ApiHandlerOptions, ApiClient, ApiCall, ApiRequestInit } from './api';
+export { ExplicitMappingResolver, ModuleResolver, handlerClass, isHandlerClass } from './resolvers';
+export type { HandlerResolver, HandlerModules, HandlerSource, ModuleResolverOptions } from './resolvers';
+export { HandlerValidationError } from './validation';
+export type { MissingHandler, ValidationReport } from './validation';
 export type {
   WorkerConfig,
   DispatchTuning,
+  RecoveryOptions,
   StepEvent,
   TaskInfo,
   WorkflowStepInfo,
@@ -63,6 +86,7 @@ export type {
   StepCompletion,
   StepOutcome,
   StepFailure,
+  BackoffKind,
   DispatchMetrics,
   WorkerStatus,
   BootstrapResult,
@@ -91,4 +115,7 @@ export type {
   DomainEventMetadata,
   DomainEventOptions,
   DomainEventSubscription,
+  TemplateInfo,
+  TemplateStepInfo,
+  HealthReport,
 } from '../index';

@@ -15,6 +15,7 @@ import type {
   StepEvent,
   StopResult,
   SubscribeOptions,
+  TemplateInfo,
   WorkerConfig,
   WorkerStatus,
 } from '../index';
@@ -64,6 +65,11 @@ export interface TaskerRuntime {
   logTrace(message: string, fields?: LogFields): void;
   getVersion(): string;
   healthCheck(): HealthReport;
+  /**
+   * Reads and checks the task templates of a folder as the bootstrap does
+   * (INVALID_ARGUMENT naming the file and line for a broken one).
+   */
+  loadTaskTemplates(templatePath: string): TemplateInfo[];
   /** Stops the worker if one runs. */
   close(): Promise<void>;
 }
@@ -168,6 +174,9 @@ export class NativeTaskerRuntime implements TaskerRuntime {
   }
   healthCheck() {
     return this.call('healthCheck', () => this.native.healthCheck());
+  }
+  loadTaskTemplates(templatePath: string) {
+    return this.call('loadTaskTemplates', () => this.native.loadTaskTemplates(templatePath));
   }
   async close() {
     if (this.isWorkerRunning()) await this.stopWorker();

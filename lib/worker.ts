@@ -14,21 +14,21 @@ import {
   type DomainEventPublisherFn,
 } from './domain-events';
 import { EventNames, TaskerEventEmitter, type DeliveryMetrics } from './events';
-import {
-  createStepContext,
-  failureCompletion,
-  isStepResult,
-  PermanentError,
-  type StepContext,
-  type StepHandler,
-  type StepHandlerClass,
-  type StepHandlerInstance,
-  type StepLogger,
-  type StepResult,
-} from './handler';
+import { failureCompletion, PermanentError } from './failures';
+import { createStepContext, type StepContext, type StepHandler, type StepLogger } from './handler';
 import { EventPoller } from './poller';
 import { PushDelivery } from './push';
-import { getTaskerRuntime, type TaskerRuntime } from './runtime';
+import {
+  checkCallable,
+  ExplicitMappingResolver,
+  isHandlerClass,
+  ModuleResolver,
+  type HandlerResolver,
+  type HandlerSource,
+} from './resolvers';
+import { isStepResult, type StepResult } from './results';
+import { getTaskerRuntime, type LogFields, type TaskerRuntime } from './runtime';
+import { findMissing, HandlerValidationError, servedTemplates, type ValidationReport } from './validation';
 
 export interface WorkerOptions {
   /** Passed to the native bootstrap: databaseUrl, templatePath, namespace, ... */
@@ -45,11 +45,28 @@ export interface WorkerOptions {
   drainTimeoutMs?: number;
   /** Poll interval in poll mode (default 10 ms). */
   pollIntervalMs?: number;
-  /** Stop gracefully on SIGINT/SIGTERM (default false). */
+  /** Stop gracefully on SIGINT/SIGTERM, then exit (default false). */
   handleSignals?: boolean;
+  /**
+   * Handler modules for the `module_lookup` resolver: folders, files, or a
+   * map of modules by key (callable `orders.validate` is export `validate`
+   * of module `orders`). Asked after `register`ed handlers.
+   */
+  handlers?: HandlerSource | HandlerSource[];
+  /** More resolvers, asked in this order after the registered handlers (and `handlers`). */
+  resolvers?: HandlerResolver[];
+  /**
+   * Check at start that every step of the served namespaces' templates has
+   * a handler (default true). Turn off when other workers serve some steps.
+   */
+  validateHandlers?: boolean;
+  /** Where `ctx.logger` lines go (default: the worker's native log). */
+  stepLog?: (level: StepLogLevel, message: string, fields: LogFields) => void;
   runtime?: TaskerRuntime;
   events?: TaskerEventEmitter;
 }
+
+export type StepLogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 export interface WorkerStopSummary {
   /** Steps whose handlers finished (success or failure) during the drain. */
@@ -78,25 +95,48 @@ interface Running {
 
 type Invoke = (context: StepContext) => unknown;
 
-const CALLABLE = /^[A-Za-z0-9_.:\-/]{1,500}$/;
+/** A handler found for a step, or why there is none. */
+type Lookup = { handler: StepHandler; resolver: HandlerResolver } | { reason: string };
 
-function isClass(handler: unknown): handler is StepHandlerClass {
-  return typeof handler === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(handler));
+/** JSON with sorted keys: equal initializations give one key. */
+function stableKey(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableKey).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableKey((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
+
+/** Whether `target` (or what it inherits) has `method` as a function, reading descriptors only. */
+function hasMethod(target: object, method: string): boolean {
+  for (let o: object | null = target; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    const descriptor = Object.getOwnPropertyDescriptor(o, method);
+    if (descriptor) return typeof descriptor.value === 'function' || descriptor.get !== undefined;
+  }
+  return false;
+}
+
+const kindOf = (handler: StepHandler) => (isHandlerClass(handler) ? 'class' : typeof handler === 'function' ? 'function' : 'object');
 
 export class Worker {
   readonly events: TaskerEventEmitter;
   private readonly runtime: TaskerRuntime;
-  private readonly handlers = new Map<string, StepHandler>();
+  private readonly explicit = new ExplicitMappingResolver();
+  private readonly resolvers: HandlerResolver[] = [this.explicit];
   private readonly instances = new Map<string, object>();
+  private prepared: Promise<void> | undefined;
   private readonly running = new Map<string, Running>();
   private readonly idleWaiters = new Set<() => void>();
   private source: StepEventSource | undefined;
+  private starting = false;
   private workerId = '';
   private stopping: Promise<WorkerStopSummary> | undefined;
   private settledDuringDrain = 0;
   private draining = false;
-  private signalHandler: (() => void) | undefined;
+  private signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
   private readonly domainEvents: DomainEventListeners;
 
   constructor(private readonly options: WorkerOptions) {
@@ -111,6 +151,8 @@ export class Worker {
     }
     this.runtime = options.runtime ?? getTaskerRuntime();
     this.events = options.events ?? new TaskerEventEmitter();
+    if (options.handlers !== undefined) this.addResolver(new ModuleResolver(options.handlers));
+    for (const resolver of options.resolvers ?? []) this.addResolver(resolver);
     this.events.start();
     this.domainEvents = new DomainEventListeners(this.runtime);
   }
@@ -129,20 +171,24 @@ export class Worker {
   }
 
   /**
-   * Registers the handler for a template's `handler.callable`: a function
-   * `(context) => result`, a class (constructed with the step's
-   * initialization, its `call` or the template's `handler.method` invoked),
-   * or an object with such methods.
+   * Registers the handler for a template's `handler.callable` (or several,
+   * given an object of callable → handler): a function `(context) => result`,
+   * a class (constructed with the step's initialization, its `call` or the
+   * template's `handler.method` invoked), or an object with such methods.
    */
-  register(callable: string, handler: StepHandler): this {
-    if (typeof callable !== 'string' || !CALLABLE.test(callable)) {
-      throw new TypeError(`Worker.register: '${String(callable)}' is not a handler callable (letters, digits, . _ : - /)`);
+  register(callable: string, handler: StepHandler): this;
+  register(handlers: Record<string, StepHandler>): this;
+  register(callableOrMap: string | Record<string, StepHandler>, handler?: StepHandler): this {
+    if (typeof callableOrMap === 'object' && callableOrMap !== null && handler === undefined) {
+      for (const [callable, h] of Object.entries(callableOrMap)) this.register(callable, h);
+      return this;
     }
+    const callable = checkCallable('Worker.register', callableOrMap);
     const valid = typeof handler === 'function' || (typeof handler === 'object' && handler !== null);
     if (!valid) throw new TypeError(`Worker.register('${callable}'): the handler must be a function, a class or an object`);
-    if (this.handlers.has(callable)) throw new Error(`Worker.register: '${callable}' is already registered`);
-    this.handlers.set(callable, handler);
-    this.events.publish(EventNames.HANDLER_REGISTERED, { callable });
+    if (this.explicit.resolve(callable) !== undefined) throw new Error(`Worker.register: '${callable}' is already registered`);
+    this.explicit.register(callable, handler as StepHandler);
+    this.events.emit(EventNames.HANDLER_REGISTERED, { callable });
     return this;
   }
 
@@ -173,10 +219,115 @@ export class Worker {
     return this.runtime.isWorkerRunning() ? { listeners, worker: this.runtime.getDomainEventStats() } : { listeners };
   }
 
+  /** Adds a resolver to the chain (asked after those already there). Its name must be new. */
+  addResolver(resolver: HandlerResolver): this {
+    if (typeof resolver !== 'object' || resolver === null || typeof resolver.resolve !== 'function') {
+      throw new TypeError('Worker.addResolver: a resolver is an object with a name and resolve(callable)');
+    }
+    if (typeof resolver.name !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(resolver.name)) {
+      throw new TypeError(`Worker.addResolver: '${String(resolver.name)}' is not a resolver name (letters, digits, _ . : -)`);
+    }
+    if (this.resolvers.some((r) => r.name === resolver.name)) throw new Error(`Worker.addResolver: a resolver named '${resolver.name}' is already in the chain`);
+    if (this.source) throw new Error('Worker.addResolver: add resolvers before start()');
+    this.resolvers.push(resolver);
+    this.prepared = undefined;
+    return this;
+  }
+
+  /** The resolver names, in the order they are asked. */
+  get resolverNames(): string[] {
+    return this.resolvers.map((r) => r.name);
+  }
+
+  /** Prepares every resolver (loads handler modules) once. */
+  private prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      for (const resolver of this.resolvers) await resolver.prepare?.();
+    })();
+    this.prepared.catch(() => (this.prepared = undefined));
+    return this.prepared;
+  }
+
+  /**
+   * Checks, without starting, that every step of the templates this worker
+   * would serve has a handler with its method. Throws the addon's
+   * INVALID_ARGUMENT error for a template that does not parse.
+   */
+  async validate(): Promise<ValidationReport> {
+    await this.prepare();
+    const templatePath = this.options.config.templatePath ?? process.env.TASKER_TEMPLATE_PATH;
+    const namespaces = [...new Set([this.options.config.namespace, ...(this.options.config.namespaces ?? [])].filter((n): n is string => !!n))];
+    if (!templatePath) return { namespaces, templates: [], steps: 0, missing: [] };
+    const templates = servedTemplates(this.runtime.loadTaskTemplates(templatePath), namespaces);
+    const { steps, missing } = findMissing(templates, (callable, method, resolver) => this.checkStep(callable, method, resolver));
+    return { templatePath, namespaces, templates, steps, missing };
+  }
+
+  private checkStep(callable: string, method: string, resolverHint: string | undefined): string | undefined {
+    const found = this.lookup(callable, method, resolverHint);
+    if ('reason' in found) return found.reason;
+    const { handler } = found;
+    if (isHandlerClass(handler)) {
+      const prototype = Object.getOwnPropertyDescriptor(handler, 'prototype')?.value as object | undefined;
+      return prototype && hasMethod(prototype, method) ? undefined : `its class has no method '${method}'`;
+    }
+    if (typeof handler === 'function') {
+      return method === 'call' ? undefined : `'${callable}' is a function handler, which has no method '${method}' (use a class or an object with that method)`;
+    }
+    return hasMethod(handler, method) ? undefined : `its handler object has no method '${method}'`;
+  }
+
+  /** The handler for a callable: through the named resolver only, else the chain in order. */
+  private lookup(callable: string, method: string, resolverHint: string | undefined): Lookup {
+    if (resolverHint) {
+      const resolver = this.resolvers.find((r) => r.name === resolverHint);
+      if (!resolver) {
+        return { reason: `the template names resolver '${resolverHint}', which this worker does not have (resolvers: ${this.resolverNames.join(', ')})` };
+      }
+      const handler = resolver.resolve(callable);
+      return handler !== undefined ? { handler, resolver } : { reason: `resolver '${resolverHint}' has no handler for '${callable}'${this.known(resolver)}` };
+    }
+    for (const resolver of this.resolvers) {
+      const handler = resolver.resolve(callable);
+      if (handler !== undefined) return { handler, resolver };
+    }
+    const known = this.explicit.callables().join(', ') || 'none';
+    if (this.resolvers.length === 1) {
+      return { reason: `no handler registered for '${callable}' with method '${method}' (registered: ${known}); register it with worker.register('${callable}', handler)` };
+    }
+    const others = this.resolvers.slice(1).map((r) => `${r.name}${this.known(r)}`).join('; ');
+    return {
+      reason: `no handler for '${callable}' with method '${method}': not registered (registered: ${known}) and not found by ${others}; register it with worker.register('${callable}', handler)`,
+    };
+  }
+
+  private known(resolver: HandlerResolver): string {
+    const callables = resolver.callables?.();
+    if (!callables) return '';
+    const shown = callables.slice(0, 20).join(', ') + (callables.length > 20 ? `, … ${callables.length - 20} more` : '');
+    return ` (it knows: ${shown || 'none'})`;
+  }
+
   /** Bootstraps the native worker and starts taking events. */
   async start(): Promise<BootstrapResult> {
-    if (this.source) throw new Error('Worker.start: already started');
-    if (this.handlers.size === 0) throw new Error('Worker.start: register at least one handler first');
+    if (this.source || this.starting) throw new Error('Worker.start: already started');
+    if (this.explicit.size === 0 && this.resolvers.length === 1) {
+      throw new Error('Worker.start: register at least one handler first (or give handler modules / a resolver)');
+    }
+    this.starting = true;
+    try {
+      return await this.startNow();
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async startNow(): Promise<BootstrapResult> {
+    await this.prepare();
+    if (this.options.validateHandlers !== false) {
+      const report = await this.validate();
+      if (report.missing.length > 0) throw new HandlerValidationError(report.missing);
+    }
     const mode = this.options.delivery ?? 'push';
     // Claims follow what the handlers can run: push delivery sets the limit
     // from maxInFlight; in poll mode it is given here.
@@ -193,8 +344,8 @@ export class Worker {
     this.domainEvents.attach();
     const callbacks = {
       onStepEvent: (event: StepEvent) => void this.execute(event),
-      onError: (error: Error) => this.events.publish(EventNames.POLLER_ERROR, { error }),
-      onMetrics: (metrics: DeliveryMetrics) => this.events.publish(EventNames.POLLER_METRICS, metrics),
+      onError: (error: Error) => this.events.emit(EventNames.POLLER_ERROR, { error }),
+      onMetrics: (metrics: DeliveryMetrics) => this.events.emit(EventNames.POLLER_METRICS, metrics),
     };
     this.source =
       mode === 'push'
@@ -206,7 +357,13 @@ export class Worker {
           });
     this.source.start();
     if (this.options.handleSignals) this.installSignalHandlers();
-    this.events.publish(EventNames.WORKER_STARTED, { workerId: this.workerId, delivery: mode });
+    let namespaces: string[] = [];
+    try {
+      namespaces = this.runtime.getWorkerStatus().namespaces ?? [];
+    } catch (e) {
+      this.reportError(asError(e));
+    }
+    this.events.emit(EventNames.WORKER_STARTED, { workerId: this.workerId, delivery: mode, namespaces });
     return result;
   }
 
@@ -217,12 +374,17 @@ export class Worker {
    * steps no handler received.
    */
   stop(): Promise<WorkerStopSummary> {
-    this.stopping ??= this.shutdown();
+    return this.stopFor(undefined);
+  }
+
+  private stopFor(signal: string | undefined): Promise<WorkerStopSummary> {
+    this.stopping ??= this.shutdown(signal);
     return this.stopping;
   }
 
-  private async shutdown(): Promise<WorkerStopSummary> {
+  private async shutdown(signal: string | undefined): Promise<WorkerStopSummary> {
     this.removeSignalHandlers();
+    this.events.emit(EventNames.WORKER_STOPPING, { workerId: this.workerId, inFlight: this.running.size, ...(signal ? { signal } : {}) });
     this.draining = true;
     this.settledDuringDrain = 0;
     await this.source?.stop();
@@ -246,7 +408,7 @@ export class Worker {
     // After the core stopped: the drained steps' events were still delivered.
     this.domainEvents.detach();
     const summary = { completed: this.settledDuringDrain - leftovers.length, abandoned: leftovers.length, handedBack };
-    this.events.publish(EventNames.WORKER_STOPPED, { workerId: this.workerId, ...summary });
+    this.events.emit(EventNames.WORKER_STOPPED, { workerId: this.workerId, ...summary });
     return summary;
   }
 
@@ -265,47 +427,90 @@ export class Worker {
 
   private logger(event: StepEvent): StepLogger {
     const base = { task_uuid: event.taskUuid, step_uuid: event.stepUuid, step: event.workflowStep.name };
-    const at = (level: 'logError' | 'logWarn' | 'logInfo' | 'logDebug' | 'logTrace') => (message: string, fields?: Record<string, unknown>) => {
+    const sink = this.options.stepLog;
+    const native = { error: 'logError', warn: 'logWarn', info: 'logInfo', debug: 'logDebug', trace: 'logTrace' } as const;
+    const at = (level: StepLogLevel) => (message: string, fields?: Record<string, unknown>) => {
       try {
-        this.runtime[level](message, { ...base, ...fields });
+        if (sink) sink(level, message, { ...base, ...fields });
+        else this.runtime[native[level]](message, { ...base, ...fields });
       } catch (e) {
         this.reportError(asError(e), event);
       }
     };
-    return { error: at('logError'), warn: at('logWarn'), info: at('logInfo'), debug: at('logDebug'), trace: at('logTrace') };
+    return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace') };
   }
 
-  private resolve(event: StepEvent): Invoke | undefined {
-    const callable = event.stepDefinition.handlerCallable;
-    const handler = this.handlers.get(callable);
-    if (handler === undefined) return undefined;
-    const method = event.stepDefinition.handlerMethod || 'call';
-    if (typeof handler === 'function' && !isClass(handler)) {
-      if (method !== 'call') return undefined;
+  /** The function to run for a step, or why there is none. */
+  private resolve(event: StepEvent): Invoke | string {
+    const definition = event.stepDefinition;
+    const callable = definition.handlerCallable;
+    const method = definition.handlerMethod || 'call';
+    const found = this.lookup(callable, method, definition.handlerResolver ?? undefined);
+    if ('reason' in found) return found.reason;
+    const { handler, resolver } = found;
+    if (typeof handler === 'function' && !isHandlerClass(handler)) {
+      if (method !== 'call') return `'${callable}' is a function handler, which has no method '${method}' (use a class or an object with that method)`;
       return handler as Invoke;
     }
-    let instance = this.instances.get(callable);
-    if (!instance) {
-      instance = isClass(handler) ? new handler(event.stepDefinition.handlerInitialization) : (handler as StepHandlerInstance);
-      this.instances.set(callable, instance);
+    let target: object;
+    if (isHandlerClass(handler)) {
+      // One instance per class and initialization: steps that configure it differently get their own.
+      const initialization = definition.handlerInitialization ?? {};
+      const key = `${resolver.name}\u0000${callable}\u0000${stableKey(initialization)}`;
+      let instance = this.instances.get(key);
+      if (!instance) {
+        instance = new handler(initialization);
+        this.instances.set(key, instance);
+      }
+      target = instance;
+    } else {
+      target = handler;
     }
-    const target = instance;
     const fn = (target as Record<string, unknown>)[method];
-    return typeof fn === 'function' ? (context) => (fn as Invoke).call(target, context) : undefined;
+    if (typeof fn !== 'function') return `the ${kindOf(handler)} handler of '${callable}' has no method '${method}'`;
+    return (context) => (fn as Invoke).call(target, context);
+  }
+
+  /** A result that does not fit the step's type, which tasker would otherwise ignore or misread. */
+  private mismatch(event: StepEvent, outcome: StepCompletion | StepResult): string | undefined {
+    const type = event.stepDefinition.stepType;
+    if (!type || (isStepResult(outcome) && outcome.kind === 'checkpoint')) return undefined;
+    const completion = isStepResult(outcome) ? outcome.completion : outcome;
+    if (completion?.outcome !== 'success') return undefined;
+    const step = `step '${event.workflowStep.name}'`;
+    if (type === 'decision' && !completion.decision) {
+      return `${step} is a decision step: its handler must return decision([...steps], result) or noBranches(result)`;
+    }
+    if (type !== 'decision' && completion.decision) {
+      return `${step} returned a decision, but its template step is of type '${type}', not 'decision'`;
+    }
+    if (type === 'batchable' && !completion.batch) {
+      return `${step} is a batchable step: its handler must return batches(workerTemplate, ranges, result) or noBatches(result)`;
+    }
+    if (type !== 'batchable' && completion.batch) {
+      return `${step} returned batches, but its template step is of type '${type}', not 'batchable'`;
+    }
+    if (completion.batch && !completion.batch.workerTemplateName && typeof event.stepDefinition.handlerInitialization?.worker_template_name !== 'string') {
+      return `${step} returned noBatches(): tasker then runs one placeholder worker, named by handler.initialization.worker_template_name of the batchable step, which its template does not set`;
+    }
+    return undefined;
   }
 
   private async execute(event: StepEvent): Promise<void> {
     const run: Running = { event, controller: new AbortController(), startedAt: performance.now(), settled: false };
     this.running.set(event.eventId, run);
-    this.events.publish(EventNames.STEP_EXECUTION_RECEIVED, { event });
-    const invoke = this.resolve(event);
-    if (!invoke) {
-      const callable = event.stepDefinition.handlerCallable;
-      const method = event.stepDefinition.handlerMethod || 'call';
-      const known = [...this.handlers.keys()].join(', ') || 'none';
-      const error = new PermanentError(
-        `no handler registered for '${callable}' with method '${method}' (registered: ${known}); register it with worker.register('${callable}', handler)`,
-      );
+    this.events.emit(EventNames.STEP_EXECUTION_RECEIVED, { event });
+    let invoke: Invoke | string;
+    try {
+      invoke = this.resolve(event);
+    } catch (error) {
+      // A handler class whose constructor threw: retryable, like any exception.
+      this.reportError(asError(error), event);
+      await this.settle(run, failureCompletion(error));
+      return;
+    }
+    if (typeof invoke === 'string') {
+      const error = new PermanentError(invoke, { errorCode: 'NO_HANDLER' });
       this.reportError(error, event);
       await this.settle(run, failureCompletion(error));
       return;
@@ -319,7 +524,15 @@ export class Worker {
     }, timeoutMs);
     try {
       const value = await invoke(createStepContext(event, run.controller.signal, this.logger(event)));
-      await this.settle(run, isStepResult(value) ? value : { outcome: 'success', result: value ?? {} });
+      const outcome: StepCompletion | StepResult = isStepResult(value) ? value : { outcome: 'success', result: value === undefined ? {} : value };
+      const mismatch = this.mismatch(event, outcome);
+      if (mismatch === undefined) {
+        await this.settle(run, outcome);
+      } else {
+        const error = new PermanentError(mismatch, { errorCode: 'RESULT_DOES_NOT_FIT_STEP' });
+        if (!run.settled) this.reportError(error, event);
+        await this.settle(run, failureCompletion(error));
+      }
     } catch (error) {
       if (!run.settled) this.reportError(asError(error), event);
       await this.settle(run, failureCompletion(error));
@@ -346,9 +559,11 @@ export class Worker {
     } finally {
       this.running.delete(event.eventId);
       if (this.draining) this.settledDuringDrain++;
-      this.events.publish(EventNames.STEP_COMPLETION_SENT, {
+      this.events.emit(EventNames.STEP_COMPLETION_SENT, {
         eventId: event.eventId,
         stepUuid: event.stepUuid,
+        stepName: event.workflowStep.name,
+        callable: event.stepDefinition.handlerCallable,
         outcome: completion?.outcome ?? 'checkpoint',
         durationMs: executionTimeMs,
       });
@@ -375,7 +590,7 @@ export class Worker {
   }
 
   private reportError(error: Error, event?: StepEvent): void {
-    this.events.publish(EventNames.HANDLER_ERROR, {
+    this.events.emit(EventNames.HANDLER_ERROR, {
       error,
       eventId: event?.eventId,
       stepUuid: event?.stepUuid,
@@ -384,8 +599,8 @@ export class Worker {
   }
 
   private installSignalHandlers(): void {
-    const handler = () => {
-      void this.stop().finally(() => process.exit(0));
+    const handler = (signal: NodeJS.Signals) => {
+      void this.stopFor(signal).finally(() => process.exit(0));
     };
     this.signalHandler = handler;
     process.once('SIGINT', handler);

@@ -5,7 +5,7 @@
 // .js file as ESM when package.json has no "type" (and finds no default
 // export), whereas .cjs is CommonJS everywhere, and so is what it requires.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -24,4 +24,7 @@ writeFileSync(
     `export default cjs;\n`,
 );
 writeFileSync(`${root}dist/index.d.mts`, `export * from './index.js';\n`);
-console.log(`dist/: CommonJS build and ESM entry with ${names.length} exports`);
+// The package's `bin`: tsc keeps the shebang; npm sets the mode on install, a checkout needs it too.
+if (!readFileSync(`${root}dist/cli.js`, 'utf8').startsWith('#!/usr/bin/env node\n')) throw new Error('dist/cli.js lost its shebang');
+chmodSync(`${root}dist/cli.js`, 0o755);
+console.log(`dist/: CommonJS build and ESM entry with ${names.length} exports, and the tasker-worker command (dist/cli.js)`);

@@ -65,6 +65,13 @@ cp __test__/package/consumers/* "$work/app/"
   console.log(`installed ${main.name}@${main.version} lists ${Object.keys(main.optionalDependencies).length} platform packages`);
 ')
 
+echo "== the tasker-worker command, as the installed package's bin"
+mkdir -p "$work/cli/handlers" "$work/cli/templates"
+echo 'export const step = (ctx) => ({ echoed: ctx.taskContext });' >"$work/cli/handlers/single.mjs"
+sed "s/{{namespace}}/pkg_cli/" devenv/templates/single.yaml >"$work/cli/templates/single.yaml"
+(cd "$work/app" && npx --no-install tasker-worker --help) | head -1 | grep -q '^Usage: tasker-worker' || { echo "npx tasker-worker --help did not print the usage" >&2; exit 1; }
+(cd "$work/app" && npx --no-install tasker-worker --check --handlers "$work/cli/handlers" --templates "$work/cli/templates")
+
 echo "== environment"
 node devenv/cli.mjs up --json "$work/env.json" >"$work/env.out" 2>"$work/env.log" &
 env_pid=$!

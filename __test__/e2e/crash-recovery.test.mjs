@@ -111,7 +111,7 @@ async function crashAndRecover(secondWorkerId) {
 describe('crash recovery', { timeout: 600_000 }, () => {
   before(async () => {
     env = await useEnvironment();
-    templates = suiteTemplates('crash');
+    templates = suiteTemplates('crash', ['long']);
     dir = mkdtempSync(join(tmpdir(), 'tasker-crash-'));
   });
 

@@ -15,7 +15,7 @@ let templates;
 describe('database outage', { timeout: 300_000 }, () => {
   before(async () => {
     env = await startEnvironment();
-    templates = prepareTemplates(uniqueNamespace(`outage_${runtimeName}`));
+    templates = prepareTemplates(uniqueNamespace(`outage_${runtimeName}`), undefined, { only: ['single'] });
   });
 
   after(async () => {

@@ -20,7 +20,7 @@ const native = pkg.loadNative();
 describe('domain events', { timeout: 240_000 }, () => {
   before(async () => {
     env = await useEnvironment();
-    templates = suiteTemplates('events');
+    templates = suiteTemplates('events', ['events']);
     webUrl = `127.0.0.1:${await freePort()}`;
     native.registerDomainEventPublisher('payment_shaper', async (ctx) =>
       ctx.payload.amount > 1000 ? null : { amount: ctx.payload.amount, currency: 'EUR', shapedBy: 'js', event: ctx.eventName, mode: ctx.deliveryMode },

@@ -17,7 +17,7 @@ const attempts = new Map(); // task uuid → start times of its attempts (ms)
 describe('retry turnaround', { timeout: 120_000 }, () => {
   before(async () => {
     env = await useEnvironment();
-    templates = suiteTemplates('retry');
+    templates = suiteTemplates('retry', ['flaky']);
     worker = new pkg.Worker({
       config: { databaseUrl: env.databaseUrl, templatePath: templates.path, namespace: templates.namespace, environment: 'test', logLevel: 'error' },
     });

@@ -30,7 +30,7 @@ const createSingle = async (context) => (await env.client.createTask({ name: 'si
 describe('Worker on the real environment', { timeout: 300000 }, () => {
   before(async () => {
     env = await useEnvironment();
-    templates = suiteTemplates('behaviour');
+    templates = suiteTemplates('behaviour', ['single']);
   });
 
   after(async () => {

@@ -23,7 +23,7 @@ const ofTasks = (events, tasks) => {
 describe('Worker domain events', { timeout: 240_000 }, () => {
   before(async () => {
     env = await useEnvironment();
-    templates = suiteTemplates('events');
+    templates = suiteTemplates('events', ['events']);
     client = env.client;
     worker = new pkg.Worker({
       config: { databaseUrl: env.databaseUrl, templatePath: templates.path, namespace: templates.namespace, environment: 'test', logLevel: 'error' },

@@ -76,7 +76,7 @@ async function run(name, context) {
 describe('workflows through real tasker-core', { timeout: 300000 }, () => {
   before(async () => {
     env = await useEnvironment();
-    templates = suiteTemplates('e2e');
+    templates = suiteTemplates('e2e', ['arithmetic', 'diamond', 'flaky', 'doomed', 'routing']);
     worker = new Worker({
       config: { databaseUrl: env.databaseUrl, templatePath: templates.path, namespace: templates.namespace, environment: 'test', logLevel: 'error' },
       concurrency: 8,

@@ -18,9 +18,12 @@ export async function useEnvironment() {
   return { ...env, release: env.stop };
 }
 
-/** Templates of this suite under a namespace of its own (per runtime and run). */
-export function suiteTemplates(suite) {
-  return prepareTemplates(uniqueNamespace(`${suite}_${runtimeName}`));
+/**
+ * Templates of this suite under a namespace of its own (per runtime and
+ * run): `only` the files it serves (names without .yaml), or all.
+ */
+export function suiteTemplates(suite, only) {
+  return prepareTemplates(uniqueNamespace(`${suite}_${runtimeName}`), undefined, { only });
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,21 @@
 // by the test, completions and calls are recorded.
 let counter = 0;
 
-export function makeEvent({ callable = 'test.handler', method = 'call', timeoutSeconds = 5, context = {}, attempts = 0, deps = {} } = {}) {
+export function makeEvent({
+  callable = 'test.handler',
+  method = 'call',
+  resolver,
+  initialization = { factor: 2 },
+  stepType,
+  timeoutSeconds = 5,
+  context = {},
+  attempts = 0,
+  deps = {},
+  rawDeps = {},
+  inputs = null,
+  checkpoint = null,
+  name,
+} = {}) {
   counter++;
   const id = `0190a3b2-0000-7000-8000-${String(counter).padStart(12, '0')}`;
   return {
@@ -11,17 +25,22 @@ export function makeEvent({ callable = 'test.handler', method = 'call', timeoutS
     stepUuid: `step-${counter}`,
     correlationId: `corr-${counter}`,
     task: { taskUuid: `task-${counter}`, name: 't', namespace: 'ns', version: '1.0.0', context, createdAt: '', updatedAt: '', requestedAt: '' },
-    workflowStep: { workflowStepUuid: `step-${counter}`, name: `step_${counter}`, attempts, maxAttempts: 3, inputs: null, checkpoint: null },
+    workflowStep: { workflowStepUuid: `step-${counter}`, name: name ?? `step_${counter}`, attempts, maxAttempts: 3, inputs, checkpoint },
     stepDefinition: {
       name: `step_${counter}`,
+      ...(stepType ? { stepType } : {}),
       handlerCallable: callable,
       handlerMethod: method,
-      handlerInitialization: { factor: 2 },
+      ...(resolver ? { handlerResolver: resolver } : {}),
+      handlerInitialization: initialization,
       timeoutSeconds,
       dependencies: [],
       retry: { retryable: true, maxAttempts: 3, backoff: 'exponential' },
     },
-    dependencyResults: Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, { result: v, success: true }])),
+    dependencyResults: {
+      ...Object.fromEntries(Object.entries(deps).map(([k, v]) => [k, { result: v, success: true }])),
+      ...rawDeps,
+    },
   };
 }
 
@@ -37,6 +56,8 @@ export class FakeRuntime {
   domainSubscriptions = [];
   publishers = new Map();
   failPoll;
+  /** What loadTaskTemplates returns (set by a test), or an Error it throws. */
+  templates = [];
 
   record(name, ...args) {
     this.calls.push([name, ...args]);
@@ -48,7 +69,7 @@ export class FakeRuntime {
     return { status: 'started', handleId: 'h', workerId: 'fake-worker', message: 'ok' };
   }
   getWorkerStatus() {
-    return { running: this.running };
+    return { running: this.running, namespaces: this.running ? ['ns'] : [] };
   }
   isWorkerRunning() {
     return this.running;
@@ -142,5 +163,10 @@ export class FakeRuntime {
   logTrace(m, f) { this.logs.push(['trace', m, f]); }
   getVersion() { return '0.0.0-fake'; }
   healthCheck() { return { healthy: true }; }
+  loadTaskTemplates(templatePath) {
+    this.record('loadTaskTemplates', templatePath);
+    if (this.templates instanceof Error) throw this.templates;
+    return this.templates;
+  }
   async close() {}
 }

@@ -55,10 +55,12 @@ test('every TaskerRuntime call maps to the addon', async () => {
   runtime.cleanupTimeouts();
   for (const level of ['logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace']) runtime[level]('m', { a: 1 });
   runtime.healthCheck();
+  runtime.loadTaskTemplates('/templates');
   assert.deepEqual(seen, [
     'bootstrapWorkerAsync', 'getWorkerStatus', 'transitionToGracefulShutdownAsync', 'stopWorkerAsync', 'pollStepEvents',
     'tryCompleteStepEvent', 'completeStepEventAsync', 'checkpointYieldStepEvent', 'subscribeStepEvents', 'subscribeStepEventBatches',
     'getFfiDispatchMetrics', 'checkStarvationWarnings', 'cleanupTimeouts', 'logError', 'logWarn', 'logInfo', 'logDebug', 'logTrace', 'healthCheck',
+    'loadTaskTemplates',
   ]);
 });
 

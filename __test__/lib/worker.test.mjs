@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { FakeRuntime, makeEvent } from '../helpers/fake-runtime.mjs';
 import { pkg } from '../helpers/package.mjs';
 
-const { Worker, RetryableError, PermanentError, success, decision, checkpoint, EventNames } = pkg;
+const { Worker, RetryableError, PermanentError, success, decision, noBranches, batches, noBatches, checkpoint, EventNames } = pkg;
 const config = { databaseUrl: 'postgresql://u:p@127.0.0.1:1/d', templatePath: '/tmp' };
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,8 +49,8 @@ describe('Worker', () => {
     worker.events.subscribe(EventNames.WORKER_STARTED, (p) => started.push(p));
     await worker.start();
     // Poll delivery: claims are limited to what the handlers can run.
-    assert.deepEqual(runtime.calls[0], ['bootstrapWorker', { ...config, maxClaimedSteps: worker.concurrency }]);
-    assert.deepEqual(started, [{ workerId: 'fake-worker', delivery: 'poll' }]);
+    assert.deepEqual(runtime.calls.find((c) => c[0] === 'bootstrapWorker'), ['bootstrapWorker', { ...config, maxClaimedSteps: worker.concurrency }]);
+    assert.deepEqual(started, [{ workerId: 'fake-worker', delivery: 'poll', namespaces: ['ns'] }]);
     await worker.stop();
   });
 
@@ -277,6 +277,73 @@ describe('Worker', () => {
     const lastCompletion = runtime.calls.findLastIndex((c) => c[0] === 'completeStepEvent');
     assert.ok(lastCompletion < runtime.calls.findIndex((c) => c[0] === 'stopWorker'), 'results are sent before the core stops');
     assert.equal(await worker.stop(), summary, 'stop is idempotent');
+  });
+
+  test('any JSON value is a result: numbers, arrays, null; undefined is {}', async () => {
+    const { runtime, worker } = setup();
+    const values = { num: 42, arr: [1, 'a'], nul: null, undef: undefined, str: 'done' };
+    for (const [callable, value] of Object.entries(values)) worker.register(callable, () => value);
+    await worker.start();
+    const events = Object.keys(values).map((callable) => makeEvent({ callable }));
+    runtime.queue.push(...events);
+    await waitFor(() => runtime.completions.length === events.length);
+    assert.deepEqual(events.map((e) => resultOf(runtime, e).result), [42, [1, 'a'], null, {}, 'done']);
+    await worker.stop();
+  });
+
+  test("a result that does not fit the step's type fails it permanently, saying what to return", async () => {
+    const { runtime, worker } = setup();
+    worker.register('plain', () => ({ ok: true }));
+    worker.register('decides', () => decision(['a'], 7));
+    worker.register('none', () => noBranches());
+    worker.register('splits', () => batches('w', [{ start: 0, end: 10 }], [1]));
+    worker.register('nothing', () => noBatches(0));
+    worker.register('saves', () => checkpoint(5, 5));
+    await worker.start();
+    const cases = [
+      ['plain', 'decision', /is a decision step: its handler must return decision\(\[\.\.\.steps\], result\) or noBranches\(result\)/],
+      ['decides', 'standard', /returned a decision, but its template step is of type 'standard', not 'decision'/],
+      ['plain', 'batchable', /is a batchable step: its handler must return batches\(workerTemplate, ranges, result\) or noBatches\(result\)/],
+      ['splits', 'decision', /is a decision step/],
+      ['splits', 'standard', /returned batches, but its template step is of type 'standard'/],
+      ['nothing', 'batchable', /noBatches\(\): .*handler\.initialization\.worker_template_name/],
+    ];
+    const events = cases.map(([callable, stepType]) => makeEvent({ callable, stepType }));
+    const fine = [
+      makeEvent({ callable: 'decides', stepType: 'decision' }),
+      makeEvent({ callable: 'none', stepType: 'decision' }),
+      makeEvent({ callable: 'splits', stepType: 'batchable' }),
+      makeEvent({ callable: 'nothing', stepType: 'batchable', initialization: { worker_template_name: 'w' } }),
+      makeEvent({ callable: 'saves', stepType: 'batch_worker' }),
+      makeEvent({ callable: 'plain' }),
+    ];
+    runtime.queue.push(...events, ...fine);
+    await waitFor(() => runtime.completions.length === events.length + fine.length - 1 && runtime.checkpoints.length === 1);
+    cases.forEach(([, , message], i) => {
+      const result = resultOf(runtime, events[i]);
+      assert.equal(result.outcome, 'permanent_failure', `case ${i}`);
+      assert.equal(result.error.errorCode, 'RESULT_DOES_NOT_FIT_STEP');
+      assert.match(result.error.message, message);
+    });
+    const [decides, none, splits, nothing] = fine.map((e) => resultOf(runtime, e));
+    assert.equal(decides.result, 7);
+    assert.deepEqual(none.decision, { createSteps: [] });
+    assert.deepEqual(splits.result, [1]);
+    assert.equal(nothing.result, 0);
+    await worker.stop();
+  });
+
+  test('stepLog receives ctx.logger lines instead of the native log', async () => {
+    const lines = [];
+    const { runtime, worker } = setup({ stepLog: (level, message, fields) => lines.push([level, message, fields.step, fields.k]) });
+    worker.register('test.handler', (ctx) => (ctx.logger.warn('careful', { k: 1 }), 1));
+    await worker.start();
+    const event = makeEvent();
+    runtime.queue.push(event);
+    await waitFor(() => resultOf(runtime, event));
+    await worker.stop();
+    assert.deepEqual(lines, [['warn', 'careful', event.workflowStep.name, 1]]);
+    assert.deepEqual(runtime.logs, []);
   });
 
   test('a result that cannot be stored fails the step instead of stranding it', async () => {
