@@ -10,6 +10,7 @@ import { basename, extname, join, relative, resolve as resolvePath, sep } from '
 import { pathToFileURL } from 'node:url';
 
 import type { StepHandler, StepHandlerClass } from './handler';
+import { detectRuntime } from './runtime-detection';
 
 /** Finds handlers by callable. Add your own with `worker.addResolver(...)` or `resolvers: [...]`. */
 export interface HandlerResolver {
@@ -99,9 +100,10 @@ export type HandlerSource = string | HandlerModules;
 const JS_EXTENSIONS = ['.js', '.mjs', '.cjs'];
 const TS_EXTENSIONS = ['.ts', '.mts', '.cts'];
 
-/** Whether this runtime imports TypeScript files itself (Bun; Node with type stripping). */
+/** Whether this runtime imports TypeScript files itself (Bun, Deno; Node with type stripping). */
 export function canImportTypeScript(): boolean {
-  if (typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined') return true;
+  const runtime = detectRuntime();
+  if (runtime === 'bun' || runtime === 'deno') return true;
   return Boolean((process.features as { typescript?: unknown }).typescript);
 }
 
@@ -127,7 +129,7 @@ interface Found {
  * is `billing.invoices`) provides callable `orders.<export>` for each export,
  * and `orders` itself for its default export. A folder is searched
  * recursively; `.js`, `.mjs` and `.cjs` files are loaded, and `.ts`, `.mts`,
- * `.cts` ones where the runtime imports TypeScript (Bun), preferred then over
+ * `.cts` ones where the runtime imports TypeScript (Bun, Deno), preferred then over
  * a compiled copy beside them. Declaration files, `node_modules` and names
  * starting with `.` or `_` are skipped.
  */
@@ -234,7 +236,7 @@ export class ModuleResolver implements HandlerResolver {
       if (TS_EXTENSIONS.includes(extname(file)) && !typescript) {
         throw new Error(
           `ModuleResolver: ${file} is TypeScript, which this runtime (Node.js ${process.versions.node}) does not import; ` +
-            'compile it to JavaScript beside it, or run with Bun',
+            'compile it to JavaScript beside it, or run with Bun or Deno',
         );
       }
     }

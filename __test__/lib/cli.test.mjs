@@ -161,7 +161,8 @@ describe('the command', () => {
     const unknown = cli(['--handler', 'x']);
     assert.equal(unknown.code, ExitCode.USAGE);
     assert.match(unknown.stderr, /Unknown option '--handler'.*\nRun tasker-worker --help/);
-    const nothing = cli([]);
+    // Empty values: Deno's child_process adds the parent's environment to `env`.
+    const nothing = cli([], { TASKER_HANDLERS: '', TASKER_TEMPLATE_PATH: '' });
     assert.equal(nothing.code, ExitCode.USAGE);
     assert.match(nothing.stderr, /give --handlers \(or TASKER_HANDLERS\) and --templates \(or TASKER_TEMPLATE_PATH\)/);
   });

@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 
 import { FakeRuntime, makeEvent } from '../helpers/fake-runtime.mjs';
 import { pkg } from '../helpers/package.mjs';
+import { runtimeName } from '../helpers/runtime.mjs';
 
 const { Worker, ModuleResolver, ExplicitMappingResolver, isHandlerClass, handlerClass, HandlerValidationError } = pkg;
 const config = { databaseUrl: 'postgresql://u:p@127.0.0.1:1/d', templatePath: '/templates' };
@@ -231,7 +232,8 @@ describe('module lookup', () => {
   test('TypeScript modules: loaded where the runtime can, else a clear error; a compiled copy is used in Node', async () => {
     const dir = moduleDir({ 'only.mts': 'export const f = (): number => 1;' });
     const resolver = new ModuleResolver(dir);
-    if (typeof Bun !== 'undefined') {
+    const importsTypeScript = runtimeName === 'bun' || runtimeName === 'deno';
+    if (importsTypeScript) {
       await resolver.prepare();
       assert.deepEqual(resolver.callables(), ['only.f']);
     } else {
@@ -240,7 +242,7 @@ describe('module lookup', () => {
     const both = moduleDir({ 'm.mts': 'export const ts = (): number => 1;', 'm.mjs': 'export const js = () => 1;' });
     const pair = new ModuleResolver(both);
     await pair.prepare();
-    assert.deepEqual(pair.callables(), [typeof Bun !== 'undefined' ? 'm.ts' : 'm.js']);
+    assert.deepEqual(pair.callables(), [importsTypeScript ? 'm.ts' : 'm.js']);
   });
 });
 
