@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { prepareTemplates, startEnvironment, uniqueNamespace } from '../../devenv/environment.mjs';
-import { eventually, runtimeName, sleep } from '../helpers/environment.mjs';
+import { query } from '../../devenv/orchestration.mjs';
+import { eventually, runtimeName, sleep, stepsByName } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
 
 let env;
@@ -67,8 +68,23 @@ describe('database outage', { timeout: 300_000 }, () => {
       creating = false;
       await creator;
       for (const uuid of created) {
-        const task = await env.client.waitForTask(uuid, { timeoutMs: 60_000 });
-        assert.equal(task.status, 'complete', `task ${uuid}`);
+        // What a task that did not complete looks like, for whoever reads the failure.
+        const describeTask = async (what) => {
+          const steps = await stepsByName(env.client, uuid).catch((e) => e.message);
+          const history = await query(
+            env.databaseUrl,
+            `SELECT s.to_state, s.created_at, s.metadata FROM tasker.workflow_step_transitions s JOIN tasker.workflow_steps w ON w.workflow_step_uuid = s.workflow_step_uuid WHERE w.task_uuid = '${uuid}' ORDER BY s.created_at`,
+          ).catch((e) => e.message);
+          return `${what}; task ${created.indexOf(uuid) + 1} of ${created.length}; steps ${JSON.stringify(steps)}; step transitions ${JSON.stringify(history)}`;
+        };
+        // A step whose result was lost in the outage is failed as retryable
+        // after a 60 s grace (a result may still be in transit until then),
+        // then retried: up to ~65 s plus the retry's backoff.
+        // blocked_by_failures can be passing while a retry is pending: wait for an end state.
+        const task = await env.client.waitForTask(uuid, { timeoutMs: 120_000, states: ['complete', 'error', 'cancelled', 'resolved_manually'] }).catch(async (error) => {
+          throw new Error(await describeTask(error.message));
+        });
+        if (task.status !== 'complete') assert.fail(await describeTask(`task ${uuid} ended ${task.status}`));
       }
       console.log(`database outage (${runtimeName}): all ${created.length} tasks created complete`);
     } finally {
