@@ -1,7 +1,7 @@
 /**
  * Push delivery over the addon's subscription: the Rust side hands events
- * over as soon as it has them, at most `maxInFlight` not yet completed, every
- * ready event in one call (one wake-up of JS per burst, not per event). Same
+ * over as soon as it has them, at most `maxInFlight` not yet completed; one
+ * event per call, or with `maxBatch` > 1 every ready event in one call. Same
  * callbacks as the poller; metrics are published on a timer.
  */
 import type { StepEvent } from '../index';
@@ -11,7 +11,7 @@ import type { StepEventSubscriptionHandle, TaskerRuntime } from './runtime';
 
 export interface PushDeliveryOptions extends DeliveryCallbacks {
   maxInFlight?: number;
-  /** Most events per native call (default 64); 1 asks for one event per call. */
+  /** Most ready events per native call (default 1: one per call, which measured faster on 2 cores; see BENCHMARKS.md). */
   maxBatch?: number;
   metricsIntervalMs?: number;
 }
@@ -47,7 +47,7 @@ export class PushDelivery implements StepEventSource {
       }
     };
     const maxInFlight = this.options.maxInFlight ?? 10;
-    const maxBatch = this.options.maxBatch ?? 64;
+    const maxBatch = this.options.maxBatch ?? 1;
     this.subscription =
       maxBatch > 1 && this.runtime.subscribeStepEventBatches
         ? this.runtime.subscribeStepEventBatches((events) => events.forEach(deliver), { maxInFlight, maxBatch })

@@ -37,7 +37,7 @@ export interface WorkerOptions {
   delivery?: 'push' | 'poll';
   /** Most handlers running at once (default 10). */
   concurrency?: number;
-  /** Push delivery: most ready events handed over in one native call (default 64; 1: one per call). */
+  /** Push delivery: most ready events handed over in one native call (default 1: one per call, measured faster here; see BENCHMARKS.md). */
   maxBatch?: number;
   /** Timeout of steps whose template sets no timeout_seconds (default 30000 ms). */
   defaultTimeoutMs?: number;
@@ -145,7 +145,7 @@ export class Worker {
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10000) {
       throw new RangeError(`Worker: concurrency must be an integer from 1 to 10000, got ${concurrency}`);
     }
-    const maxBatch = options.maxBatch ?? 64;
+    const maxBatch = options.maxBatch ?? 1;
     if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 1000) {
       throw new RangeError(`Worker: maxBatch must be an integer from 1 to 1000, got ${maxBatch}`);
     }

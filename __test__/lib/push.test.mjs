@@ -11,7 +11,7 @@ test('subscribes with maxInFlight and hands events over', async () => {
   const got = [];
   const push = new PushDelivery(runtime, { maxInFlight: 3, onStepEvent: (e) => got.push(e) });
   push.start();
-  assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEventBatches')[1], { maxInFlight: 3, maxBatch: 64 });
+  assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEvents')[1], { maxInFlight: 3 });
   assert.equal(push.isRunning(), true);
   for (let i = 0; i < 5; i++) runtime.push(makeEvent());
   assert.equal(got.length, 3, 'flow control holds at maxInFlight');
@@ -58,6 +58,7 @@ test('a batch hands every event to the consumer, in order, even when one of them
   const events = [makeEvent(), makeEvent(), makeEvent()];
   const push = new PushDelivery(runtime, {
     maxInFlight: 10,
+    maxBatch: 8,
     onStepEvent: (e) => {
       if (e === events[1]) throw new Error('the second broke');
       got.push(e.eventId);
@@ -71,10 +72,11 @@ test('a batch hands every event to the consumer, in order, even when one of them
   assert.equal(push.eventsReceived, 3);
 });
 
-test('maxBatch 1, or a runtime without batches, subscribes one event per call', () => {
+test('by default, with maxBatch 1, or on a runtime without batches: one event per call', () => {
   for (const [runtime, options] of [
+    [new FakeRuntime(), {}],
     [new FakeRuntime(), { maxBatch: 1 }],
-    [Object.assign(new FakeRuntime(), { subscribeStepEventBatches: undefined }), {}],
+    [Object.assign(new FakeRuntime(), { subscribeStepEventBatches: undefined }), { maxBatch: 8 }],
   ]) {
     const got = [];
     const push = new PushDelivery(runtime, { maxInFlight: 4, ...options, onStepEvent: (e) => got.push(e) });

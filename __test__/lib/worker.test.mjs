@@ -240,7 +240,7 @@ describe('Worker', () => {
     const { runtime, worker } = setup({ delivery: 'push', concurrency: 3 });
     worker.register('test.handler', () => ({ pushed: true }));
     await worker.start();
-    assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEventBatches')[1], { maxInFlight: 3, maxBatch: 64 });
+    assert.deepEqual(runtime.calls.find((c) => c[0] === 'subscribeStepEvents')[1], { maxInFlight: 3 });
     const event = makeEvent();
     runtime.push(event);
     await waitFor(() => resultOf(runtime, event));
