@@ -10,6 +10,7 @@ import { pkg } from '../helpers/package.mjs';
 import { createWorker } from '../../examples/guide/worker.mjs';
 import { unitsInStock } from '../../examples/guide/handlers/inventory.mjs';
 import { legacyHandlers, legacyResolver } from '../../examples/guide/resolvers.mjs';
+import { trackRevenue } from '../../examples/guide/subscribers.mjs';
 
 const { EventNames } = pkg;
 
@@ -17,6 +18,7 @@ let env;
 let templates;
 let worker;
 let rates;
+let revenue;
 const checkpoints = [];
 const rateRequests = [];
 
@@ -70,6 +72,7 @@ describe('the handler guide, end to end', { timeout: 300000 }, () => {
       resolvers: [legacyResolver(legacyHandlers)],
     });
     worker.events.on(EventNames.STEP_COMPLETION_SENT, (p) => p.outcome === 'checkpoint' && checkpoints.push(p.stepName));
+    revenue = trackRevenue(worker);
     await worker.start();
   });
 
@@ -93,6 +96,10 @@ describe('the handler guide, end to end', { timeout: 300000 }, () => {
       text: 'Thank you! You paid 165.29.',
     });
     assert.deepEqual(resultOf(steps.notify_warehouse), { channel: 'sms', sender: '+4930123456', to: 'warehouse', text: 'Pick 1xKB-01, 2xMS-02 for ORD-7.' });
+    // The subscriber counted the order from price_order's `order.priced` event, once.
+    const deadline = Date.now() + 10_000;
+    while (!revenue.tasks.includes(task.taskUuid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    assert.deepEqual(revenue, { orders: 1, total: 165.29, tasks: [task.taskUuid] });
   });
 
   test('a decision with a number as its result: the chosen branch sees it, the other is never created', async () => {
