@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { stepsByName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
+import { eventually, stepsByName, suiteTemplates, useEnvironment } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
 import { createWorker } from '../../examples/guide/worker.mjs';
 import { unitsInStock } from '../../examples/guide/handlers/inventory.mjs';
@@ -97,8 +97,7 @@ describe('the handler guide, end to end', { timeout: 300000 }, () => {
     });
     assert.deepEqual(resultOf(steps.notify_warehouse), { channel: 'sms', sender: '+4930123456', to: 'warehouse', text: 'Pick 1xKB-01, 2xMS-02 for ORD-7.' });
     // The subscriber counted the order from price_order's `order.priced` event, once.
-    const deadline = Date.now() + 10_000;
-    while (!revenue.tasks.includes(task.taskUuid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    await eventually(() => revenue.tasks.includes(task.taskUuid), { timeoutMs: 10_000, what: 'the order.priced event' });
     assert.deepEqual(revenue, { orders: 1, total: 165.29, tasks: [task.taskUuid] });
   });
 

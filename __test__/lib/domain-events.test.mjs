@@ -4,17 +4,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { FakeRuntime } from '../helpers/fake-runtime.mjs';
-import { pkg } from '../helpers/package.mjs';
+import { fakeWorker, tick } from '../helpers/fake-worker.mjs';
 
-const { Worker } = pkg;
 const config = { databaseUrl: 'postgresql://u:p@127.0.0.1:1/d', templatePath: '/tmp' };
-const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 const event = (name, taskUuid = 't-1') => ({ eventId: `e-${name}`, name, version: '1.0.0', payload: { name }, stepSucceeded: true, metadata: { taskUuid, namespace: 'ns' } });
 
 function setup() {
-  const runtime = new FakeRuntime();
-  const worker = new Worker({ config, runtime, delivery: 'poll', pollIntervalMs: 1 });
+  const { runtime, worker } = fakeWorker(config);
   worker.register('test.handler', () => 1);
   return { runtime, worker };
 }

@@ -8,29 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { FakeRuntime, makeEvent } from '../helpers/fake-runtime.mjs';
+import { makeEvent } from '../helpers/fake-runtime.mjs';
+import { fakeWorker, resultOf, waitFor } from '../helpers/fake-worker.mjs';
 import { pkg } from '../helpers/package.mjs';
 import { runtimeName } from '../helpers/runtime.mjs';
 
-const { Worker, ModuleResolver, ExplicitMappingResolver, isHandlerClass, handlerClass, HandlerValidationError } = pkg;
+const { ModuleResolver, ExplicitMappingResolver, isHandlerClass, handlerClass, HandlerValidationError } = pkg;
 const config = { databaseUrl: 'postgresql://u:p@127.0.0.1:1/d', templatePath: '/templates' };
-const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check, ms = 3000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await tick(2);
-  }
-}
-
-function setup(options = {}) {
-  const runtime = new FakeRuntime();
-  const worker = new Worker({ config, runtime, delivery: 'poll', pollIntervalMs: 1, ...options });
-  return { runtime, worker };
-}
-
-const resultOf = (runtime, event) => runtime.completions.find((c) => c.eventId === event.eventId)?.result;
+const setup = (options = {}) => fakeWorker(config, options);
 
 async function run(runtime, worker, events) {
   await worker.start();

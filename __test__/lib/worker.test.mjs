@@ -5,27 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { FakeRuntime, makeEvent } from '../helpers/fake-runtime.mjs';
+import { fakeWorker, resultOf, tick, waitFor } from '../helpers/fake-worker.mjs';
 import { pkg } from '../helpers/package.mjs';
 
 const { Worker, RetryableError, PermanentError, success, decision, noBranches, batches, noBatches, checkpoint, EventNames } = pkg;
 const config = { databaseUrl: 'postgresql://u:p@127.0.0.1:1/d', templatePath: '/tmp' };
-const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check, ms = 3000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await tick(2);
-  }
-}
-
-function setup(options = {}) {
-  const runtime = new FakeRuntime();
-  const worker = new Worker({ config, runtime, delivery: 'poll', pollIntervalMs: 1, ...options });
-  return { runtime, worker };
-}
-
-const resultOf = (runtime, event) => runtime.completions.find((c) => c.eventId === event.eventId)?.result;
+const setup = (options = {}) => fakeWorker(config, options);
 
 describe('Worker', () => {
   test('validates its options and registrations', () => {
