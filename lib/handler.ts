@@ -90,8 +90,12 @@ export type StepHandler = StepHandlerFunction | StepHandlerClass | StepHandlerIn
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
-/** Builds the handler's view of a step event. */
-export function createStepContext(event: StepEvent, signal: AbortSignal, logger: StepLogger): StepContext {
+/**
+ * Builds the handler's view of a step event. `signal` may be a function that
+ * makes it: the Worker passes one, so a step whose handler never reads
+ * `context.signal` does not pay for creating an AbortSignal.
+ */
+export function createStepContext(event: StepEvent, signal: AbortSignal | (() => AbortSignal), logger: StepLogger): StepContext {
   const dependencyResults: Record<string, unknown> = Object.fromEntries(
     Object.entries(event.dependencyResults).map(([name, dep]) => [name, storedResult(dep.result)]),
   );
@@ -127,7 +131,9 @@ export function createStepContext(event: StepEvent, signal: AbortSignal, logger:
     batch,
     traceId: event.traceId,
     spanId: event.spanId,
-    signal,
+    get signal() {
+      return typeof signal === 'function' ? signal() : signal;
+    },
     logger,
     dependencyResults,
     dependencyResult: <T>(name: string) => dependencyResults[name] as T | undefined,

@@ -523,7 +523,7 @@ export class Worker {
       void this.settle(run, failureCompletion(reason));
     }, timeoutMs);
     try {
-      const value = await invoke(createStepContext(event, run.controller.signal, this.logger(event)));
+      const value = await invoke(createStepContext(event, () => run.controller.signal, this.logger(event)));
       const outcome: StepCompletion | StepResult = isStepResult(value) ? value : { outcome: 'success', result: value === undefined ? {} : value };
       const mismatch = this.mismatch(event, outcome);
       if (mismatch === undefined) {

@@ -16,7 +16,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode, 
 use napi_derive::napi;
 use tokio::sync::{watch, Semaphore};
 
-use crate::conversions::event::StepEvent;
+use crate::conversions::event::{EventJson, StepEvent};
 use crate::dispatch::{parse_event_id, Dispatch};
 use crate::error::{BridgeError, BridgeResult};
 
@@ -30,38 +30,31 @@ pub struct SubscribeOptions {
     pub max_batch: Option<u32>,
 }
 
-type OneCallback = ThreadsafeFunction<StepEvent, UnknownReturnValue, StepEvent, Status, false>;
-type BatchCallback = ThreadsafeFunction<Vec<StepEvent>, UnknownReturnValue, Vec<StepEvent>, Status, false>;
+type Callback = ThreadsafeFunction<EventJson, UnknownReturnValue, EventJson, Status, false>;
 
-/// Where pushed events go: one per call, or up to `max` per call.
-pub enum StepEventCallback {
-    One(OneCallback),
-    Batch(BatchCallback, usize),
+/// Where pushed events go: one event per call, or (`batches`) an array of up
+/// to `max_batch` per call.
+pub struct StepEventCallback {
+    pub function: Callback,
+    pub batches: bool,
+    pub max_batch: usize,
 }
 
 impl StepEventCallback {
-    fn max_batch(&self) -> usize {
-        match self {
-            Self::One(_) => 1,
-            Self::Batch(_, max) => *max,
-        }
+    /// The events' JSON, made here on the runtime thread: the JS thread only parses it.
+    fn serialize(&self, events: &[StepEvent]) -> serde_json::Result<EventJson> {
+        if self.batches { EventJson::of(&events) } else { EventJson::of(&events[0]) }
     }
 
     /// Calls JS without waiting; `on_throw` runs on the JS thread if the callback threw.
-    fn call(&self, events: Vec<StepEvent>, on_throw: impl FnOnce(String) + Send + 'static) -> Status {
+    fn call(&self, json: EventJson, on_throw: impl FnOnce(String) + Send + 'static) -> Status {
         let on_return = move |returned: Result<UnknownReturnValue>, _env: Env| {
             if let Err(thrown) = returned {
                 on_throw(thrown.reason);
             }
             Ok(())
         };
-        match self {
-            Self::One(f) => match events.into_iter().next() {
-                Some(event) => f.call_with_return_value(event, ThreadsafeFunctionCallMode::NonBlocking, on_return),
-                None => Status::Ok,
-            },
-            Self::Batch(f, _) => f.call_with_return_value(events, ThreadsafeFunctionCallMode::NonBlocking, on_return),
-        }
+        self.function.call_with_return_value(json, ThreadsafeFunctionCallMode::NonBlocking, on_return)
     }
 }
 
@@ -159,7 +152,7 @@ async fn deliver(
         };
         let mut events = vec![event];
         // More in the same call while events are ready and slots are free.
-        while events.len() < callback.max_batch() {
+        while events.len() < callback.max_batch {
             let Ok(slot) = slots.clone().try_acquire_owned() else { break };
             match dispatch.try_next(slot) {
                 Some(event) => events.push(event),
@@ -175,7 +168,17 @@ async fn deliver(
                 }
             }
         };
-        let status = callback.call(events, on_throw);
+        let json = match callback.serialize(&events) {
+            Ok(json) => json,
+            Err(e) => {
+                for id in &ids {
+                    fail_event(&dispatch, id, format!("the event could not be serialized ({e}); it will be retried"), "DeliveryFailed");
+                }
+                continue;
+            }
+        };
+        drop(events);
+        let status = callback.call(json, on_throw);
         if status != Status::Ok {
             for id in &ids {
                 fail_event(&dispatch, id, format!("the subscription could not deliver the event ({status}); it will be retried"), "DeliveryFailed");

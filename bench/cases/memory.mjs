@@ -34,7 +34,9 @@ function slopePer10k(readings, key) {
 
 runCase(async () => {
   const { events = 100_000, warmup = 10_000, every = 10_000, maxInFlight = 64 } = params();
-  const harness = native.bench.createHarness();
+  // A worker holds at most maxInFlight claimed steps (src/admission.rs): the
+  // harness's channel is sized the same, not filled a thousand deep.
+  const harness = native.bench.createHarness({ capacity: maxInFlight });
   const runtime = harnessRuntime(harness);
   const worker = new pkg.Worker({ config: {}, runtime, concurrency: maxInFlight });
   worker.register('shop.ship', (ctx) => ({ shipped: true, items: ctx.taskContext.items?.length }));

@@ -13,7 +13,7 @@ use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 
 use super::args::arg;
 use super::handle::HandleBuilder;
-use crate::conversions::event::StepEvent;
+use crate::conversions::event::{EventJson, StepEvent};
 use crate::conversions::json;
 use crate::conversions::result::{StepCompletion, MAX_SAFE_COUNT};
 use crate::dispatch::{parse_event_id, Dispatch, DispatchMetrics};
@@ -206,21 +206,13 @@ fn subscribe<'env>(env: &'env Env, (callback, max_in_flight): (StepEventCallback
 /// The callback (as a ThreadsafeFunction) and maxInFlight of a subscription,
 /// delivering one event per call or (`batches`) arrays of them.
 pub(crate) fn subscription_args(callback: Unknown<'_>, options: Unknown<'_>, batches: bool) -> BridgeResult<(StepEventCallback, u32)> {
-    type One<'a> = Function<'a, StepEvent, UnknownReturnValue>;
-    type Batch<'a> = Function<'a, Vec<StepEvent>, UnknownReturnValue>;
-    let function: std::result::Result<One<'_>, Batch<'_>> =
-        if batches { Err(arg(callback, "callback")?) } else { Ok(arg(callback, "callback")?) };
+    let function: Function<'_, EventJson, UnknownReturnValue> = arg(callback, "callback")?;
     let options: Option<SubscribeOptions> = arg(options, "options")?;
     let max_in_flight = push::max_in_flight(options.as_ref())?;
     let max_batch = push::max_batch(options.as_ref(), batches)?;
     let unusable = |e: napi::Error| BridgeError::invalid("callback", format!("cannot be called from the worker: {e}"));
-    let callback = match function {
-        Ok(f) => StepEventCallback::One(f.build_threadsafe_function::<StepEvent>().callee_handled::<false>().build().map_err(unusable)?),
-        Err(f) => StepEventCallback::Batch(
-            f.build_threadsafe_function::<Vec<StepEvent>>().callee_handled::<false>().build().map_err(unusable)?,
-            max_batch,
-        ),
-    };
+    let function = function.build_threadsafe_function::<EventJson>().callee_handled::<false>().build().map_err(unusable)?;
+    let callback = StepEventCallback { function, batches, max_batch };
     Ok((callback, max_in_flight))
 }
 

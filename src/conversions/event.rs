@@ -40,6 +40,23 @@ impl napi::bindgen_prelude::ToNapiValue for StepEvent {
     }
 }
 
+/// Step events already in JSON form (one event, or an array for a batch):
+/// push delivery serializes on the worker's runtime thread, so the JS thread
+/// only parses, and the Rust copy of the event is freed where it was made.
+pub struct EventJson(String);
+
+impl EventJson {
+    pub fn of<T: serde::Serialize>(events: &T) -> serde_json::Result<Self> {
+        serde_json::to_string(events).map(Self)
+    }
+}
+
+impl napi::bindgen_prelude::ToNapiValue for EventJson {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, value: Self) -> napi::Result<napi::sys::napi_value> {
+        super::json::text_to_js(env, &value.0)
+    }
+}
+
 /// The task a step belongs to.
 #[napi(object)]
 #[derive(Debug, Clone, serde::Serialize)]

@@ -59,6 +59,11 @@ unsafe fn take_exception(env: sys::napi_env) -> String {
 /// The JS object of `value`'s JSON form.
 pub unsafe fn to_js<T: Serialize>(env: sys::napi_env, value: &T) -> Result<sys::napi_value> {
     let text = serde_json::to_string(value).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    text_to_js(env, &text)
+}
+
+/// The JS value of JSON `text` (made by serde_json, so it parses).
+pub unsafe fn text_to_js(env: sys::napi_env, text: &str) -> Result<sys::napi_value> {
     let mut string = ptr::null_mut();
     // Mostly ASCII: a one-byte string is a copy, with no UTF-8 decoding.
     let created = if text.is_ascii() {
