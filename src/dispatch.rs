@@ -84,8 +84,12 @@ pub struct Dispatch {
     timed_out: AtomicU64,
 }
 
-/// How long `settled` remembers a step.
-const SETTLED_MEMORY: Duration = Duration::from_secs(600);
+/// How long `settled` remembers a step: the sweep asks about the last
+/// RESULT_GRACE only. Every completed step is an entry (~40 bytes) for this
+/// long, so it bounds that memory at the completion rate times two minutes
+/// (it was ten: 1M synthetic events grew RSS by ~35 MB).
+const SETTLED_MEMORY: Duration = Duration::from_secs(120);
+const _: () = assert!(SETTLED_MEMORY.as_secs() >= crate::recovery::sweep::RESULT_GRACE.as_secs());
 
 impl Dispatch {
     /// `limit`: `maxClaimedSteps` when given (else the default, following a push subscription).

@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use crate::step_source::StepSource;
 
+/// How long `complete` waits for room in the completion channel (tasker retries up to its completion send timeout).
+const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
 pub struct SyntheticSource {
     receiver: Mutex<mpsc::Receiver<FfiStepEvent>>,
     pending: DashMap<Uuid, (FfiStepEvent, Instant)>,
@@ -70,8 +73,25 @@ impl StepSource for SyntheticSource {
         })
     }
 
+    /// As tasker's channel does: while the completion channel is full, retry
+    /// for up to a second (a single try_send lost a result whenever an async
+    /// completion filled the channel between the caller's room check and it).
     fn complete(&self, event_id: Uuid, result: StepExecutionResult) -> bool {
-        self.pending.remove(&event_id).is_some() && self.completions.try_send(result).is_ok()
+        if self.pending.remove(&event_id).is_none() {
+            return false;
+        }
+        let deadline = Instant::now() + SEND_TIMEOUT;
+        let mut result = result;
+        loop {
+            match self.completions.try_send(result) {
+                Ok(()) => return true,
+                Err(mpsc::error::TrySendError::Full(back)) if Instant::now() < deadline => {
+                    result = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return false,
+            }
+        }
     }
 
     fn complete_async(&self, event_id: Uuid, result: StepExecutionResult) -> BoxFuture<'_, bool> {
@@ -84,8 +104,13 @@ impl StepSource for SyntheticSource {
     }
 
     fn cleanup_timeouts(&self) -> usize {
-        let before = self.pending.len();
-        self.pending.retain(|_, (_, taken)| taken.elapsed() <= self.completion_timeout);
-        before - self.pending.len()
+        // Counted as removed: events are taken concurrently, so lengths before and after do not tell.
+        let mut removed = 0;
+        self.pending.retain(|_, (_, taken)| {
+            let keep = taken.elapsed() <= self.completion_timeout;
+            removed += usize::from(!keep);
+            keep
+        });
+        removed
     }
 }

@@ -17,8 +17,9 @@ runCase(async () => {
   await sleep(seconds * 1000);
   const used = process.cpuUsage(before);
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const rssBytes = process.memoryUsage().rss;
   await worker.stop();
   await pkg.getTaskerRuntime().close();
   const cpuMs = (used.user + used.system) / 1000;
-  report({ delivery, seconds: wall, cpuMs: Math.round(cpuMs), cpuPercentOfCore: Math.round((cpuMs / 10 / wall) * 100) / 100 });
+  report({ delivery, seconds: wall, cpuMs: Math.round(cpuMs), cpuPercentOfCore: Math.round((cpuMs / 10 / wall) * 100) / 100, rssBytes });
 });

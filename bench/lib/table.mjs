@@ -3,6 +3,7 @@ import { ratio } from './stats.mjs';
 
 const us = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(0)} µs`);
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 export function table(results) {
   const rows = [['Benchmark', 'Runtime', 'Measured', 'Baseline', 'Ratio']];
@@ -39,12 +40,14 @@ export function table(results) {
     const idlePoll = idle.find((r) => r.delivery === 'poll');
     if (idlePush && idlePoll) {
       rows.push([`idle CPU over ${Math.round(idlePush.seconds)} s (push vs poll)`, rt, `${idlePush.cpuPercentOfCore}% core`, `${idlePoll.cpuPercentOfCore}% core`, ratio(idlePush.cpuMs, idlePoll.cpuMs)]);
+      if (idlePush.rssBytes && idlePoll.rssBytes) rows.push(['  RSS of the idle worker (push vs poll)', rt, mb(idlePush.rssBytes), mb(idlePoll.rssBytes), ratio(idlePush.rssBytes, idlePoll.rssBytes)]);
     }
     const mem = byRuntime(results.memory ?? [], rt)[0];
     if (mem) {
       rows.push([`memory growth per 10k events (${mem.events / 1000}k events)`, rt, `RSS ${kb(mem.growthPer10kBytes.rss)}, heap ${kb(mem.growthPer10kBytes.heapUsed)}`, '', '']);
       rows.push(['  same, slope over the second half', rt, `RSS ${kb(mem.secondHalfSlopePer10kBytes.rss)}, heap ${kb(mem.secondHalfSlopePer10kBytes.heapUsed)}`, '', '']);
       rows.push(['synthetic events through the Worker (push)', rt, `${mem.eventsPerSecond}/s`, '', '']);
+      rows.push(['  RSS after the last events (vs after warm-up)', rt, mb(mem.after.rssBytes), mb(mem.before.rssBytes), ratio(mem.after.rssBytes, mem.before.rssBytes)]);
     }
   }
   for (const run of results.e2e ?? []) {

@@ -17,7 +17,7 @@
 //!   whose worker is alive is never touched: its lock is held.
 
 mod lease;
-mod sweep;
+pub(crate) mod sweep;
 
 use std::time::Duration;
 

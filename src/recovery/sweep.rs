@@ -29,7 +29,7 @@ use crate::dispatch::Dispatch;
 
 /// A result older than this that is still not stored is lost; an
 /// orchestration this late with a stored result missed its message.
-const RESULT_GRACE: Duration = Duration::from_secs(60);
+pub(crate) const RESULT_GRACE: Duration = Duration::from_secs(60);
 const BATCH: i64 = 500;
 
 pub struct Sweeper {
