@@ -163,35 +163,31 @@ async fn deliver(
         let on_throw = {
             let (dispatch, ids) = (dispatch.clone(), ids.clone());
             move |reason: String| {
-                for id in &ids {
-                    fail_event(&dispatch, id, format!("step handler callback threw: {reason}"), "CallbackException");
-                }
+                fail_events(&dispatch, &ids, &format!("step handler callback threw: {reason}"), "CallbackException");
             }
         };
         let json = match callback.serialize(&events) {
             Ok(json) => json,
             Err(e) => {
-                for id in &ids {
-                    fail_event(&dispatch, id, format!("the event could not be serialized ({e}); it will be retried"), "DeliveryFailed");
-                }
+                fail_events(&dispatch, &ids, &format!("the event could not be serialized ({e}); it will be retried"), "DeliveryFailed");
                 continue;
             }
         };
         drop(events);
         let status = callback.call(json, on_throw);
         if status != Status::Ok {
-            for id in &ids {
-                fail_event(&dispatch, id, format!("the subscription could not deliver the event ({status}); it will be retried"), "DeliveryFailed");
-            }
+            fail_events(&dispatch, &ids, &format!("the subscription could not deliver the event ({status}); it will be retried"), "DeliveryFailed");
             break;
         }
     }
     // Dropping `callback` here releases the ThreadsafeFunction: nothing keeps the process alive.
 }
 
-fn fail_event(dispatch: &Dispatch, event_id: &str, message: String, error_type: &str) {
-    if let Ok(id) = parse_event_id(event_id) {
-        if let Err(e) = dispatch.fail_retryable(id, message, error_type) {
+/// Fails undeliverable events as retryable, each with `message`.
+fn fail_events(dispatch: &Dispatch, event_ids: &[String], message: &str, error_type: &str) {
+    for event_id in event_ids {
+        let Ok(id) = parse_event_id(event_id) else { continue };
+        if let Err(e) = dispatch.fail_retryable(id, message.to_string(), error_type) {
             tracing::warn!(target: "tasker_worker_js", event_id, error = %e, "could not fail an undeliverable event");
         }
     }

@@ -51,6 +51,7 @@ pub struct Harness {
     stop_monitor: watch::Sender<bool>,
 }
 
+/// The completion channel as deep as a worker's (tasker's `completion_buffer_size`), whatever the dispatch capacity.
 const COMPLETION_CAPACITY: usize = 1000;
 
 /// Starvation threshold of the harness's channel (as a worker's default).
@@ -73,7 +74,6 @@ pub fn create_harness<'env>(env: &'env Env, options: Unknown<'_>) -> napi::Resul
             .map_err(|e| BridgeError::internal(format!("could not start a runtime: {e}")))?;
         let handle = runtime.handle().clone();
         let (feed, receiver) = mpsc::channel(capacity);
-        // The completion channel as deep as a worker's (tasker's default), whatever the dispatch capacity.
         let (completions, mut drained) = mpsc::channel(COMPLETION_CAPACITY);
         let results = Arc::new(AtomicU64::new(0));
         let counted = results.clone();
