@@ -41,6 +41,8 @@ pub struct Admission {
     unanswered: AtomicUsize,
     requests: Mutex<VecDeque<Request>>,
     room_changed: Notify,
+    /// A claim was asked or a step taken: wakes an idle starvation monitor.
+    activity: Notify,
 }
 
 impl Admission {
@@ -54,6 +56,7 @@ impl Admission {
             unanswered: AtomicUsize::new(0),
             requests: Mutex::new(VecDeque::new()),
             room_changed: Notify::new(),
+            activity: Notify::new(),
         }
     }
 
@@ -95,10 +98,27 @@ impl Admission {
         self.room_changed.notify_one();
     }
 
+    /// Resolves on the next claim asked or step taken (or at once if one
+    /// happened since the last call: the permit is kept).
+    pub async fn activity(&self) {
+        self.activity.notified().await
+    }
+
+    /// Marks a step taken by JS as activity (see `activity`).
+    pub fn active(&self) {
+        self.activity.notify_one();
+    }
+
+    /// Whether no claim is asked or answered and not yet taken by JS.
+    pub fn is_empty(&self) -> bool {
+        lock(&self.requests).is_empty()
+    }
+
     /// A claim of `step_uuid` was asked of tasker-worker.
     pub fn requested(&self, step_uuid: Uuid) {
         self.unanswered.fetch_add(1, Ordering::SeqCst);
         lock(&self.requests).push_back(Request { step_uuid, at: Instant::now(), answered: None });
+        self.activity.notify_one();
     }
 
     /// tasker-worker answered the claim of `step_uuid` (claimed and dispatched, or not claimed).

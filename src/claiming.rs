@@ -12,9 +12,15 @@
 //!
 //! The reader wakes on the orchestration's NOTIFY for a namespace and polls
 //! every POLL_EVERY (for messages whose delay expired, and notifications
-//! missed while reconnecting). Its connections reconnect by themselves after
-//! a database outage, backing off up to MAX_BACKOFF.
+//! missed while reconnecting). While the NOTIFY session is up and the queues
+//! stay empty, that poll slows down, doubling up to IDLE_POLL_MAX: every new
+//! step message comes with a notification, so an idle worker need not ask
+//! the database twice a second (only a message whose visibility expired,
+//! read by a worker that then died, comes back unannounced; it waited 30 s).
+//! Its connections reconnect by themselves after a database outage, backing
+//! off up to MAX_BACKOFF.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +34,7 @@ use crate::db_health::DbHealth;
 use crate::dispatch::Dispatch;
 
 const POLL_EVERY: Duration = Duration::from_millis(500);
+const IDLE_POLL_MAX: Duration = Duration::from_secs(4);
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -65,7 +72,7 @@ impl Reader {
         health: Arc<DbHealth>,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let wake = Arc::new(Notify::new());
+        let wake = Arc::new(Wake::default());
         runtime.spawn(listen(config.clone(), wake.clone(), stopped.clone()));
         let done = runtime.spawn(read(config, commands, dispatch, health, wake, stopped));
         Self { stop, done }
@@ -103,8 +110,17 @@ async fn pause(wait: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
     }
 }
 
+/// What the NOTIFY session tells the read loop.
+#[derive(Default)]
+struct Wake {
+    /// A notification arrived (or the session reconnected): read now.
+    notify: Notify,
+    /// The session is up, so new messages will be announced.
+    listening: AtomicBool,
+}
+
 /// Turns the orchestration's notifications into wake-ups, reconnecting as needed.
-async fn listen(config: ReaderConfig, wake: Arc<Notify>, mut stopped: watch::Receiver<bool>) {
+async fn listen(config: ReaderConfig, wake: Arc<Wake>, mut stopped: watch::Receiver<bool>) {
     let channels: Vec<&str> = config.queues.iter().map(|(_, channel)| channel.as_str()).collect();
     let mut backoff = Backoff::new();
     loop {
@@ -116,17 +132,19 @@ async fn listen(config: ReaderConfig, wake: Arc<Notify>, mut stopped: watch::Rec
         };
         if let Ok(mut listener) = connected.await {
             backoff.reset();
+            wake.listening.store(true, Ordering::Release);
             // Anything sent while we were away is found by the next read.
-            wake.notify_one();
+            wake.notify.notify_one();
             loop {
                 tokio::select! {
                     notification = listener.recv() => match notification {
-                        Ok(_) => wake.notify_one(),
+                        Ok(_) => wake.notify.notify_one(),
                         Err(_) => break,
                     },
                     _ = stopped.changed() => return,
                 }
             }
+            wake.listening.store(false, Ordering::Release);
         }
         if pause(backoff.next(), &mut stopped).await {
             return;
@@ -157,10 +175,11 @@ async fn read(
     commands: WorkerCommandSender,
     dispatch: Arc<Dispatch>,
     health: Arc<DbHealth>,
-    wake: Arc<Notify>,
+    wake: Arc<Wake>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut backoff = Backoff::new();
+    let mut idle_poll = POLL_EVERY;
     let mut pool: Option<PgPool> = None;
     let mut first_queue = 0usize;
     while !*stopped.borrow() {
@@ -202,13 +221,15 @@ async fn read(
                 backoff.reset();
                 first_queue = (first_queue + 1) % config.queues.len().max(1);
                 if messages.is_empty() {
+                    let wait = if wake.listening.load(Ordering::Acquire) { idle_poll } else { POLL_EVERY };
                     tokio::select! {
-                        _ = wake.notified() => {}
-                        _ = tokio::time::sleep(POLL_EVERY) => {}
+                        _ = wake.notify.notified() => idle_poll = POLL_EVERY,
+                        _ = tokio::time::sleep(wait) => idle_poll = (idle_poll * 2).min(IDLE_POLL_MAX),
                         _ = stopped.changed() => break,
                     }
                     continue;
                 }
+                idle_poll = POLL_EVERY;
                 for (queue, message) in messages {
                     if !claim(&commands, &dispatch, queue, message).await {
                         // The worker core stopped taking commands: it is stopping.

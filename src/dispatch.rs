@@ -9,7 +9,7 @@
 //! (src/starvation.rs). Poll and push delivery both go through here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -25,6 +25,7 @@ use crate::conversions::result::{bridge_failure, to_step_execution_result, StepC
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
 use crate::starvation::{self, Report};
 use crate::step_source::StepSource;
+use crate::worker::lock;
 
 /// Counters of the dispatch channel, from `getFfiDispatchMetrics()`.
 #[napi(object)]
@@ -77,6 +78,7 @@ pub struct Dispatch {
     /// Steps whose result left for tasker-worker, and when (kept a while, for
     /// crash recovery to tell a result in transit from a lost one).
     settled: DashMap<Uuid, Instant>,
+    last_prune: Mutex<Instant>,
     /// A clone of the completion sender, to see when queued results are sent.
     completion_probe: mpsc::Sender<StepExecutionResult>,
     completed: AtomicU64,
@@ -89,6 +91,7 @@ pub struct Dispatch {
 /// long, so it bounds that memory at the completion rate times two minutes
 /// (it was ten: 1M synthetic events grew RSS by ~35 MB).
 const SETTLED_MEMORY: Duration = Duration::from_secs(120);
+const PRUNE_EVERY: Duration = Duration::from_secs(5);
 const _: () = assert!(SETTLED_MEMORY.as_secs() >= crate::recovery::sweep::RESULT_GRACE.as_secs());
 
 impl Dispatch {
@@ -109,6 +112,7 @@ impl Dispatch {
             waiting,
             admission: Admission::new(limit),
             settled: DashMap::new(),
+            last_prune: Mutex::new(Instant::now()),
             completion_probe,
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -129,6 +133,7 @@ impl Dispatch {
             InFlight { step_uuid: event.step_uuid, taken_at: Instant::now(), _slot: slot },
         );
         self.admission.taken(event.step_uuid);
+        self.admission.active();
         StepEvent::from(event)
     }
 
@@ -138,6 +143,11 @@ impl Dispatch {
             self.settled.insert(e.step_uuid, Instant::now());
         }
         self.admission.notify();
+    }
+
+    /// Nothing to watch: no step in a handler, waiting, or asked to be claimed.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.is_empty() && self.admission.is_empty() && (self.waiting)() == 0
     }
 
     /// How many more steps may be claimed now.
@@ -273,9 +283,21 @@ impl Dispatch {
         for id in overdue {
             self.left(id);
         }
-        self.settled.retain(|_, at| at.elapsed() < SETTLED_MEMORY);
+        self.prune_settled();
         self.timed_out.fetch_add(count as u64, Ordering::SeqCst);
         count as u32
+    }
+
+    /// Forgets settled steps older than SETTLED_MEMORY, at most every
+    /// PRUNE_EVERY: a busy worker's map holds a million entries, too many to
+    /// walk on every 250 ms check.
+    fn prune_settled(&self) {
+        let mut last = lock(&self.last_prune);
+        if last.elapsed() >= PRUNE_EVERY {
+            *last = Instant::now();
+            drop(last);
+            self.settled.retain(|_, at| at.elapsed() < SETTLED_MEMORY);
+        }
     }
 
     /// Fails every claimed step JS has not completed (waiting or in flight) as

@@ -58,7 +58,12 @@ impl StepEventCallback {
     }
 }
 
-const WAIT_SLICE: Duration = Duration::from_millis(250);
+/// How long one wait for an event lasts before it starts over. Stopping does
+/// not wait for it (it races `stopped`), so it is long: an idle worker's
+/// delivery task then wakes once per slice, not four times a second.
+const WAIT_SLICE: Duration = Duration::from_secs(5);
+/// After a closed channel answered at once, the pause before asking again.
+const CLOSED_PAUSE: Duration = Duration::from_millis(250);
 
 pub struct PushState {
     pub max_in_flight: u32,
@@ -146,7 +151,10 @@ async fn deliver(
         let Some(event) = event else {
             // A closed channel answers at once: do not spin on it.
             if started.elapsed() < Duration::from_millis(1) {
-                tokio::time::sleep(WAIT_SLICE).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(CLOSED_PAUSE) => {}
+                    _ = stopped.changed() => break,
+                }
             }
             continue;
         };

@@ -13,6 +13,9 @@ use tokio::sync::watch;
 use crate::dispatch::Dispatch;
 
 pub const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// With nothing claimed the monitor sleeps until a claim is asked or a step
+/// taken (a timeout or starvation needs one); this is its fallback check.
+const IDLE_CHECK_EVERY: Duration = Duration::from_secs(5);
 const REMIND_EVERY: Duration = Duration::from_secs(30);
 
 /// Steps older than the threshold, where they are, and the oldest age.
@@ -86,11 +89,23 @@ impl Announcer {
     }
 }
 
-/// Every CHECK_EVERY: fail overdue events (both delivery modes) and report starvation.
+/// Every CHECK_EVERY while steps are claimed: fail overdue events (both
+/// delivery modes) and report starvation. An idle worker's monitor waits for
+/// activity instead, so it does not wake four times a second for nothing.
 pub async fn monitor(dispatch: Arc<Dispatch>, threshold: Duration, mut stopped: watch::Receiver<bool>) {
     let mut announcer = Announcer::default();
     let mut interval = tokio::time::interval(CHECK_EVERY);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        if dispatch.is_idle() {
+            tokio::select! {
+                _ = dispatch.admission.activity() => {}
+                _ = tokio::time::sleep(IDLE_CHECK_EVERY) => {}
+                _ = stopped.changed() => break,
+            }
+            // Check again one full period after the activity, as when busy.
+            interval.reset();
+        }
         tokio::select! {
             _ = interval.tick() => {}
             _ = stopped.changed() => break,

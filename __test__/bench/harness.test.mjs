@@ -80,6 +80,26 @@ describe('bench harness', () => {
     }
   });
 
+  test('an idle dispatch still times out a step on time: the monitor wakes when a step is taken', async () => {
+    const harness = bench.createHarness({ completionTimeoutMs: 300 });
+    try {
+      // Long enough for the monitor to find nothing to watch and sleep (its
+      // fallback check is 5 s away).
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await harness.inject(1, 0, true);
+      await until(() => harness.metrics().pendingCount === 1);
+      const [event] = harness.poll(1);
+      const taken = Date.now();
+      await until(() => harness.metrics().timedOutCount === 1, 5000);
+      const ms = Date.now() - taken;
+      // 300 ms timeout + one 250 ms check period + scheduling slack.
+      assert.ok(ms < 1500, `timed out after ${ms} ms`);
+      await expectCode(() => harness.complete(event.eventId, { outcome: 'success' }), 'UNKNOWN_EVENT');
+    } finally {
+      harness.close();
+    }
+  });
+
   test('push delivers at most maxInFlight until completions free slots', async () => {
     const harness = bench.createHarness();
     const received = [];
