@@ -74,6 +74,7 @@ interface Entry {
 
 export class TaskerEventEmitter {
   private readonly registry = new Map<EventName, Entry[]>();
+  private readonly watchers = new Map<EventName, Set<(count: number) => void>>();
   private active = false;
   private readonly warned = new Set<EventName>();
   private readonly onDropped: (name: EventName) => void;
@@ -137,6 +138,7 @@ export class TaskerEventEmitter {
       }
     }
     if (entries.length === 0) this.registry.delete(name);
+    this.changed(name);
     return this;
   }
 
@@ -147,8 +149,11 @@ export class TaskerEventEmitter {
 
   /** Removes every listener of `name`, or of every event. */
   removeAllListeners(name?: EventName): this {
-    if (name === undefined) this.registry.clear();
-    else this.registry.delete(name);
+    const names = name === undefined ? [...this.registry.keys()] : [name];
+    for (const n of names) {
+      this.registry.delete(n);
+      this.changed(n);
+    }
     return this;
   }
 
@@ -217,6 +222,7 @@ export class TaskerEventEmitter {
     const entries = this.registry.get(name) ?? [];
     entries.push({ listener, once });
     this.registry.set(name, entries);
+    this.changed(name);
     return this;
   }
 
@@ -225,6 +231,27 @@ export class TaskerEventEmitter {
     const i = entries?.indexOf(entry) ?? -1;
     if (i >= 0) entries!.splice(i, 1);
     if (entries?.length === 0) this.registry.delete(name);
+    this.changed(name);
+  }
+
+  /**
+   * Calls `watcher` with the listener count of `name` now and on every change;
+   * returns a function that stops it. The Worker runs work that only feeds an
+   * event (the metrics timer) while something listens to it.
+   */
+  watchListeners(name: EventName, watcher: (count: number) => void): () => void {
+    const set = this.watchers.get(name) ?? new Set();
+    set.add(watcher);
+    this.watchers.set(name, set);
+    watcher(this.listenerCount(name));
+    return () => void set.delete(watcher);
+  }
+
+  private changed(name: EventName): void {
+    const set = this.watchers.get(name);
+    if (!set?.size) return;
+    const count = this.listenerCount(name);
+    for (const watcher of [...set]) watcher(count);
   }
 
   private reportListenerError(error: unknown, name: EventName): void {

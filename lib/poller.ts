@@ -13,6 +13,8 @@ export interface EventPollerOptions extends DeliveryCallbacks {
   starvationCheckEvery?: number;
   cleanupEvery?: number;
   metricsEvery?: number;
+  /** Whether metrics are wanted now (default: whenever onMetrics is set); each reading is a native call. */
+  wantsMetrics?: () => boolean;
   /** How many events the consumer can take now; the poller never takes more (default: 1 per poll). */
   capacity?: () => number;
 }
@@ -102,7 +104,7 @@ export class EventPoller implements StepEventSource {
     try {
       if (n % (this.options.starvationCheckEvery ?? 100) === 0) this.runtime.checkStarvationWarnings();
       if (n % (this.options.cleanupEvery ?? 1000) === 0) this.runtime.cleanupTimeouts();
-      if (n % (this.options.metricsEvery ?? 100) === 0 && this.callbacks.onMetrics) {
+      if (n % (this.options.metricsEvery ?? 100) === 0 && this.callbacks.onMetrics && this.options.wantsMetrics?.() !== false) {
         this.callbacks.onMetrics({
           mode: 'poll',
           ticks: n,

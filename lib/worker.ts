@@ -131,6 +131,7 @@ export class Worker {
   private readonly running = new Map<string, Running>();
   private readonly idleWaiters = new Set<() => void>();
   private source: StepEventSource | undefined;
+  private unwatchMetrics: (() => void) | undefined;
   private starting = false;
   private workerId = '';
   private stopping: Promise<WorkerStopSummary> | undefined;
@@ -347,15 +348,21 @@ export class Worker {
       onError: (error: Error) => this.events.emit(EventNames.POLLER_ERROR, { error }),
       onMetrics: (metrics: DeliveryMetrics) => this.events.emit(EventNames.POLLER_METRICS, metrics),
     };
-    this.source =
-      mode === 'push'
-        ? new PushDelivery(this.runtime, { ...callbacks, maxInFlight: this.concurrency, maxBatch: this.options.maxBatch })
-        : new EventPoller(this.runtime, {
-            ...callbacks,
-            intervalMs: this.options.pollIntervalMs ?? 10,
-            capacity: () => this.concurrency - this.running.size,
-          });
-    this.source.start();
+    // Metrics are read only while something listens to `poller.metrics`.
+    if (mode === 'push') {
+      const push = new PushDelivery(this.runtime, { ...callbacks, maxInFlight: this.concurrency, maxBatch: this.options.maxBatch });
+      this.source = push;
+      push.start();
+      this.unwatchMetrics = this.events.watchListeners(EventNames.POLLER_METRICS, (count) => push.setMetricsWanted(count > 0));
+    } else {
+      this.source = new EventPoller(this.runtime, {
+        ...callbacks,
+        intervalMs: this.options.pollIntervalMs ?? 10,
+        capacity: () => this.concurrency - this.running.size,
+        wantsMetrics: () => this.events.listenerCount(EventNames.POLLER_METRICS) > 0,
+      });
+      this.source.start();
+    }
     if (this.options.handleSignals) this.installSignalHandlers();
     let namespaces: string[] = [];
     try {
@@ -387,6 +394,8 @@ export class Worker {
     this.events.emit(EventNames.WORKER_STOPPING, { workerId: this.workerId, inFlight: this.running.size, ...(signal ? { signal } : {}) });
     this.draining = true;
     this.settledDuringDrain = 0;
+    this.unwatchMetrics?.();
+    this.unwatchMetrics = undefined;
     await this.source?.stop();
     const graceful = this.runtime.isWorkerRunning()
       ? this.runtime.transitionToGracefulShutdown().catch((e) => this.reportError(asError(e)))

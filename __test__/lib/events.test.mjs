@@ -40,6 +40,25 @@ test('on / once / off / emit / listenerCount follow EventEmitter', () => {
   assert.equal(emitter.listenerCount(EventNames.WORKER_STOPPED), 0);
 });
 
+test('watchListeners reports the listener count now and on every change, until unwatched', () => {
+  const emitter = quiet();
+  emitter.start();
+  const counts = [];
+  const a = () => {};
+  emitter.on(EventNames.POLLER_METRICS, a);
+  const unwatch = emitter.watchListeners(EventNames.POLLER_METRICS, (n) => counts.push(n));
+  emitter.once(EventNames.POLLER_METRICS, a);
+  emitter.on(EventNames.WORKER_STARTED, a); // another event: not reported
+  emitter.emit(EventNames.POLLER_METRICS, { mode: 'push', ticks: 0, eventsReceived: 0 }); // the once listener leaves
+  emitter.off(EventNames.POLLER_METRICS, a);
+  emitter.on(EventNames.POLLER_METRICS, a);
+  emitter.removeAllListeners();
+  assert.deepEqual(counts, [1, 2, 1, 0, 1, 0]);
+  unwatch();
+  emitter.on(EventNames.POLLER_METRICS, a);
+  assert.deepEqual(counts, [1, 2, 1, 0, 1, 0], 'nothing after unwatch');
+});
+
 test('the same listener added twice runs twice; off removes one registration', () => {
   const emitter = quiet();
   emitter.start();

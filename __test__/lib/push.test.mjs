@@ -51,6 +51,26 @@ test('metrics are published on a timer while running', async () => {
   assert.equal(metrics.length, n, 'no metrics after stop');
 });
 
+test('setMetricsWanted stops and restarts the metrics timer', async () => {
+  const runtime = new FakeRuntime();
+  let reads = 0;
+  const read = runtime.getFfiDispatchMetrics.bind(runtime);
+  runtime.getFfiDispatchMetrics = () => (reads++, read());
+  const push = new PushDelivery(runtime, { metricsIntervalMs: 5, onMetrics: () => {} });
+  push.setMetricsWanted(false);
+  push.start();
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(reads, 0, 'not wanted before start: no timer');
+  push.setMetricsWanted(true);
+  await new Promise((r) => setTimeout(r, 40));
+  assert.ok(reads >= 2, `wanted: read ${reads} times`);
+  push.setMetricsWanted(false);
+  const n = reads;
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(reads, n, 'turned off: no more reads');
+  await push.stop();
+});
+
 test('a batch hands every event to the consumer, in order, even when one of them throws', () => {
   const runtime = new FakeRuntime();
   const got = [];

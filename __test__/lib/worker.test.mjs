@@ -234,6 +234,31 @@ describe('Worker', () => {
     assert.equal(runtime.subscription.closed, true);
   });
 
+  for (const delivery of ['push', 'poll']) {
+    test(`${delivery}: dispatch metrics are read only while something listens to poller.metrics`, async () => {
+      const { runtime, worker } = setup({ delivery });
+      let reads = 0;
+      const read = runtime.getFfiDispatchMetrics.bind(runtime);
+      runtime.getFfiDispatchMetrics = () => (reads++, read());
+      worker.register('test.handler', () => ({}));
+      await worker.start();
+      // Push publishes every second, poll every 100 polls (1 ms each here).
+      await tick(1200);
+      assert.equal(reads, 0, 'nobody listens: no native reads');
+      const got = [];
+      const listener = (m) => got.push(m);
+      worker.events.on(EventNames.POLLER_METRICS, listener);
+      await waitFor(() => got.length >= 1, 3000);
+      assert.equal(got[0].mode, delivery);
+      assert.ok(reads >= 1);
+      worker.events.off(EventNames.POLLER_METRICS, listener);
+      const n = reads;
+      await tick(1200);
+      assert.equal(reads, n, 'the listener left: reads stop');
+      await worker.stop();
+    });
+  }
+
   test('stop: stop taking, go graceful, drain, abort the rest, then stop the core', async () => {
     const { runtime, worker } = setup({ drainTimeoutMs: 200 });
     const signals = [];
