@@ -352,8 +352,8 @@ export class Worker {
     if (mode === 'push') {
       const push = new PushDelivery(this.runtime, { ...callbacks, maxInFlight: this.concurrency, maxBatch: this.options.maxBatch });
       this.source = push;
-      push.start();
       this.unwatchMetrics = this.events.watchListeners(EventNames.POLLER_METRICS, (count) => push.setMetricsWanted(count > 0));
+      push.start();
     } else {
       this.source = new EventPoller(this.runtime, {
         ...callbacks,

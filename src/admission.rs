@@ -104,11 +104,6 @@ impl Admission {
         self.activity.notified().await
     }
 
-    /// Marks a step taken by JS as activity (see `activity`).
-    pub fn active(&self) {
-        self.activity.notify_one();
-    }
-
     /// Whether no claim is asked or answered and not yet taken by JS.
     pub fn is_empty(&self) -> bool {
         lock(&self.requests).is_empty()
@@ -134,6 +129,7 @@ impl Admission {
     /// request (never claimed, or JS would have taken it first). An earlier
     /// request whose answer is still on its way stays until it is answered.
     pub fn taken(&self, step_uuid: Uuid) {
+        self.activity.notify_one();
         let mut requests = lock(&self.requests);
         if let Some(at) = requests.iter().position(|r| r.step_uuid == step_uuid) {
             let mut index = 0;

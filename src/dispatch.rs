@@ -133,7 +133,6 @@ impl Dispatch {
             InFlight { step_uuid: event.step_uuid, taken_at: Instant::now(), _slot: slot },
         );
         self.admission.taken(event.step_uuid);
-        self.admission.active();
         StepEvent::from(event)
     }
 
