@@ -815,6 +815,13 @@ export interface TemplateStepInfo {
   resolver?: string
   /** Publishers its domain events name (`publishes_events[].publisher`). */
   publishers: Array<string>
+  /** The step's type: standard, decision, batchable, batch_worker, deferred_convergence. */
+  stepType: string
+  /**
+   * A batchable step's `handler.initialization.worker_template_name`: the
+   * worker template tasker runs one placeholder of after `noBatches()`.
+   */
+  workerTemplateName?: string
 }
 
 export interface TemplateSummary {

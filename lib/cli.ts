@@ -156,6 +156,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
 async function check(worker: Worker, options: CliOptions, log: Log): Promise<number> {
   try {
     const report = await worker.validate();
+    for (const note of report.notes) log(note.level, note.message, { template: note.template, step: note.step, file: note.file });
     if (report.missing.length > 0) {
       log('error', `check failed: ${describeMissing(report.missing)}`);
       return ExitCode.INVALID_SETUP;

@@ -6,7 +6,7 @@
  */
 import type { BatchContext, Checkpoint } from './batch';
 import { PermanentError } from './failures';
-import type { StepContext } from './handler';
+import { missingRequirementError, missingRequirements, type StepContext } from './handler';
 import type { BatchesResult, CheckpointResult, DecisionResult, SuccessResult } from './results';
 
 type Awaitable<T> = T | PromiseLike<T>;
@@ -43,12 +43,54 @@ function checkFunction(where: string, fn: unknown): void {
   if (typeof fn !== 'function') throw new TypeError(`${where}: the handler must be a function, got ${fn === null ? 'null' : typeof fn}`);
 }
 
-/** A handler whose context, dependencies, initialization and result are typed. */
+/**
+ * What a handler cannot run without, checked before it is called: a missing
+ * (or null) one fails the step as a permanent error naming every one that is
+ * missing (`MISSING_DEPENDENCY`, `MISSING_INPUT`). Names are typed by `TDeps`
+ * and `TContext`.
+ */
+export interface Requirements<TContext = Rec, TDeps extends object = Rec> {
+  /** Dependency steps whose results must be there. */
+  dependencies?: readonly (keyof TDeps & string)[];
+  /** Task context fields that must be there (tasker-core's DSL calls them inputs). */
+  inputs?: readonly (keyof TContext & string)[];
+}
+
+function checkNames(where: string, what: string, names: unknown): readonly string[] {
+  if (names === undefined) return [];
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && n !== '')) {
+    throw new TypeError(`${where}: ${what} must be an array of non-empty names`);
+  }
+  return names as string[];
+}
+
+/** `handler`, checking `requirements` before each call (the handler itself when there are none). */
+function requiring<C extends StepContext<any, any, any>, R>(where: string, handler: (context: C) => R, requirements: unknown): (context: C) => R {
+  if (requirements === undefined) return handler;
+  if (typeof requirements !== 'object' || requirements === null) throw new TypeError(`${where}: requirements must be an object ({ dependencies, inputs })`);
+  const wanted = {
+    dependencies: checkNames(where, 'dependencies', (requirements as Requirements).dependencies),
+    inputs: checkNames(where, 'inputs', (requirements as Requirements).inputs),
+  };
+  if (wanted.dependencies.length === 0 && wanted.inputs.length === 0) return handler;
+  return (context) => {
+    const missing = missingRequirements(context, wanted);
+    if (missing.dependencies.length > 0 || missing.inputs.length > 0) throw missingRequirementError(context, missing);
+    return handler(context);
+  };
+}
+
+/**
+ * A handler whose context, dependencies, initialization and result are
+ * typed; `requirements` names the dependencies and task context fields it
+ * cannot run without.
+ */
 export function defineHandler<TContext = Rec, TResult = unknown, TDeps extends object = Rec, TConfig = Rec>(
   handler: Handler<TContext, TResult, TDeps, TConfig>,
+  requirements?: Requirements<TContext, TDeps>,
 ): Handler<TContext, TResult, TDeps, TConfig> {
   checkFunction('defineHandler', handler);
-  return handler;
+  return requiring('defineHandler', handler, requirements);
 }
 
 /**
@@ -57,20 +99,23 @@ export function defineHandler<TContext = Rec, TResult = unknown, TDeps extends o
  */
 export function defineDecisionHandler<TContext = Rec, TResult = unknown, TBranch extends string = string, TDeps extends object = Rec, TConfig = Rec>(
   handler: DecisionHandler<TContext, TResult, TBranch, TDeps, TConfig>,
+  requirements?: Requirements<TContext, TDeps>,
 ): DecisionHandler<TContext, TResult, TBranch, TDeps, TConfig> {
   checkFunction('defineDecisionHandler', handler);
-  return handler;
+  return requiring('defineDecisionHandler', handler, requirements);
 }
 
 /** A batchable step's handler (`type: batchable`): it must return `batches(...)` or `noBatches()`. */
 export function defineBatchAnalyzer<TContext = Rec, TResult = unknown, TDeps extends object = Rec, TConfig = Rec>(
   handler: BatchAnalyzer<TContext, TResult, TDeps, TConfig>,
+  requirements?: Requirements<TContext, TDeps>,
 ): BatchAnalyzer<TContext, TResult, TDeps, TConfig> {
   checkFunction('defineBatchAnalyzer', handler);
-  return handler;
+  return requiring('defineBatchAnalyzer', handler, requirements);
 }
 
-export interface BatchWorkerOptions<TContext = Rec, TResult = unknown, TDeps extends object = Rec, TConfig = Rec> {
+export interface BatchWorkerOptions<TContext = Rec, TResult = unknown, TDeps extends object = Rec, TConfig = Rec>
+  extends Requirements<TContext, TDeps> {
   /**
    * Runs instead of the handler for the placeholder worker tasker creates
    * after `noBatches()` (default: complete it with `{ noOp: true }`, which
@@ -90,6 +135,7 @@ export function defineBatchWorker<TContext = Rec, TResult = unknown, TCursor = n
 ): (context: StepContext<TContext, TDeps, TConfig>) => Promise<TResult | SuccessResult<TResult> | CheckpointResult<TCursor, TAccumulated> | { noOp: true }> {
   checkFunction('defineBatchWorker', handler);
   if (options.onNoOp !== undefined) checkFunction('defineBatchWorker: options.onNoOp', options.onNoOp);
+  const checked = requiring('defineBatchWorker', handler, { dependencies: options.dependencies, inputs: options.inputs });
   return async (context) => {
     const batch = context.batch;
     if (!batch) {
@@ -100,6 +146,6 @@ export function defineBatchWorker<TContext = Rec, TResult = unknown, TCursor = n
       );
     }
     if (batch.isNoOp) return options.onNoOp ? options.onNoOp(context) : { noOp: true as const };
-    return handler(context as unknown as BatchWorkerContext<TContext, TCursor, TAccumulated, TDeps, TConfig>);
+    return checked(context as unknown as BatchWorkerContext<TContext, TCursor, TAccumulated, TDeps, TConfig>);
   };
 }

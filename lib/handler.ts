@@ -7,6 +7,7 @@
 import type { StepEvent } from '../index';
 import { parseBatchContext, parseCheckpoint, userInputs, type BatchContext, type Checkpoint } from './batch';
 import { storedResult } from './envelope';
+import { PermanentError } from './failures';
 import type { LogFields } from './runtime';
 
 export { RetryableError, PermanentError, thrownToError, failureCompletion } from './failures';
@@ -73,6 +74,20 @@ export interface StepContext<TContext = Record<string, unknown>, TDeps extends o
   readonly dependencyResults: Readonly<Partial<TDeps>> & Readonly<Record<string, unknown>>;
   /** Results of the dependencies whose name starts with `prefix` (or matches it), sorted by name: fan-in. */
   dependencyResultsMatching<T = unknown>(prefix: string | RegExp): DependencyMatch<T>[];
+  /**
+   * The result of a dependency that must be there: when it is missing (or
+   * null), the step fails as a permanent error (`MISSING_DEPENDENCY`) that
+   * names it and the dependencies the step has.
+   */
+  requireDependency<K extends keyof TDeps & string>(stepName: K): NonNullable<TDeps[K]>;
+  requireDependency<T = unknown>(stepName: string): NonNullable<T>;
+  /**
+   * A field of the task context that must be there (what tasker-core's DSL
+   * calls an input): when it is missing (or null), the step fails as a
+   * permanent error (`MISSING_INPUT`) that names it.
+   */
+  requireInput<K extends keyof TContext & string>(name: K): NonNullable<TContext[K]>;
+  requireInput<T = unknown>(name: string): NonNullable<T>;
 }
 
 /** A function handler: `(context) => result`. */
@@ -89,6 +104,38 @@ export type StepHandler = StepHandlerFunction | StepHandlerClass | StepHandlerIn
 
 const asRecord = (v: unknown): Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+
+const listed = (names: string[]) => (names.length > 0 ? names.map((n) => `'${n}'`).join(', ') : 'none');
+
+/** Dependency step names and task context fields that are absent (or null) in `ctx`. */
+export function missingRequirements(
+  ctx: Pick<StepContext, 'dependencyResults' | 'taskContext'>,
+  { dependencies = [], inputs = [] }: { dependencies?: readonly string[]; inputs?: readonly string[] },
+): { dependencies: string[]; inputs: string[] } {
+  const context = ctx.taskContext as Record<string, unknown>;
+  return {
+    dependencies: dependencies.filter((name) => ctx.dependencyResults[name] == null),
+    inputs: inputs.filter((name) => context[name] == null),
+  };
+}
+
+/** The permanent error for missing requirements, naming each and what the step has instead. */
+export function missingRequirementError(
+  ctx: Pick<StepContext, 'stepName' | 'dependencyResults' | 'taskContext'>,
+  missing: { dependencies: string[]; inputs: string[] },
+): PermanentError {
+  const parts: string[] = [];
+  if (missing.dependencies.length > 0) {
+    const present = Object.keys(ctx.dependencyResults).filter((n) => ctx.dependencyResults[n] != null);
+    parts.push(`dependency result ${listed(missing.dependencies)} (results present: ${listed(present)})`);
+  }
+  if (missing.inputs.length > 0) {
+    const present = Object.keys(ctx.taskContext as Record<string, unknown>);
+    parts.push(`task context field ${listed(missing.inputs)} (the task context has: ${listed(present)})`);
+  }
+  const code = missing.dependencies.length > 0 ? 'MISSING_DEPENDENCY' : 'MISSING_INPUT';
+  return new PermanentError(`step '${ctx.stepName}' requires ${parts.join(' and ')}, which is missing`, { errorCode: code });
+}
 
 /**
  * Builds the handler's view of a step event. `signal` may be a function that
@@ -113,7 +160,8 @@ export function createStepContext(event: StepEvent, signal: AbortSignal | (() =>
       .sort()
       .map((stepName) => ({ stepName, result: dependencyResults[stepName] as T }));
   };
-  return {
+  const taskContext = asRecord(event.task.context);
+  const ctx: StepContext = {
     event,
     taskUuid: event.taskUuid,
     stepUuid: event.stepUuid,
@@ -122,7 +170,7 @@ export function createStepContext(event: StepEvent, signal: AbortSignal | (() =>
     stepType: definition.stepType ?? 'standard',
     handlerName: definition.handlerCallable,
     handlerMethod: definition.handlerMethod || 'call',
-    taskContext: asRecord(event.task.context),
+    taskContext,
     inputs: userInputs(asRecord(step.inputs), batch),
     stepConfig: definition.handlerInitialization ?? {},
     retryCount: step.attempts,
@@ -138,5 +186,16 @@ export function createStepContext(event: StepEvent, signal: AbortSignal | (() =>
     dependencyResults,
     dependencyResult: <T>(name: string) => dependencyResults[name] as T | undefined,
     dependencyResultsMatching,
+    requireDependency: <T>(name: string): NonNullable<T> => {
+      const value = dependencyResults[name];
+      if (value == null) throw missingRequirementError(ctx, { dependencies: [name], inputs: [] });
+      return value as NonNullable<T>;
+    },
+    requireInput: <T>(name: string): NonNullable<T> => {
+      const value = taskContext[name];
+      if (value == null) throw missingRequirementError(ctx, { dependencies: [], inputs: [name] });
+      return value as NonNullable<T>;
+    },
   };
+  return ctx;
 }

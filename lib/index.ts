@@ -66,13 +66,13 @@ export type {
 export { collectBatchResults } from './batch';
 export type { BatchContext, Checkpoint, BatchFailureStrategy, BatchResults, BatchWorkerResult, BatchWorkerFailure } from './batch';
 export { defineHandler, defineDecisionHandler, defineBatchAnalyzer, defineBatchWorker } from './define';
-export type { Handler, DecisionHandler, BatchAnalyzer, BatchWorker, BatchWorkerContext, BatchWorkerOptions } from './define';
+export type { Handler, DecisionHandler, BatchAnalyzer, BatchWorker, BatchWorkerContext, BatchWorkerOptions, Requirements } from './define';
 export { defineApiHandler, classifyHttpStatus, retryAfterSeconds } from './api';
 export type { ApiHandlerOptions, ApiClient, ApiCall, ApiRequestInit } from './api';
 export { ExplicitMappingResolver, ModuleResolver, handlerClass, isHandlerClass } from './resolvers';
 export type { HandlerResolver, HandlerModules, HandlerSource, ModuleResolverOptions } from './resolvers';
 export { HandlerValidationError } from './validation';
-export type { MissingHandler, ValidationReport } from './validation';
+export type { MissingHandler, ValidationNote, ValidationReport } from './validation';
 export type {
   WorkerConfig,
   DispatchTuning,

@@ -193,9 +193,12 @@ export function batches(workerTemplate: string, ranges: readonly BatchRange<unkn
 }
 
 /**
- * Batchable step: nothing to split. tasker still runs one placeholder worker
- * (its `ctx.batch.isNoOp` is true) so that the convergence step runs; it
- * needs `handler.initialization.worker_template_name` on the batchable step.
+ * Batchable step: nothing to split. When the batchable step's template names
+ * `handler.initialization.worker_template_name`, tasker runs one placeholder
+ * worker of that template (its `ctx.batch.isNoOp` is true) so that the
+ * convergence step runs. Without it, tasker creates no worker and finishes
+ * the task with the batchable step alone (as tasker-core's own workers see
+ * it); the Worker's start-up validation notes such templates once.
  */
 export function noBatches(): BatchesResult<Record<string, never>>;
 export function noBatches<R>(result: R, options?: SuccessOptions): BatchesResult<R>;

@@ -21,6 +21,20 @@ export interface MissingHandler {
   readonly reason: string;
 }
 
+/**
+ * Something that works but is worth knowing: a function handler serving a
+ * step whose template names a method, or a template that could say more.
+ * Reported once at start (`info` or `warn`), never a failure.
+ */
+export interface ValidationNote {
+  readonly level: 'info' | 'warn';
+  readonly file: string;
+  readonly namespace: string;
+  readonly template: string;
+  readonly step: string;
+  readonly message: string;
+}
+
 /** What `worker.validate()` found. */
 export interface ValidationReport {
   /** The template folder read (absent when the config names none: nothing was checked). */
@@ -32,6 +46,8 @@ export interface ValidationReport {
   /** Steps checked. */
   readonly steps: number;
   readonly missing: MissingHandler[];
+  /** Notes on steps that resolve, once each: see ValidationNote. */
+  readonly notes: ValidationNote[];
 }
 
 /** `worker.start()` found template steps without a handler; `missing` lists them. */
@@ -61,19 +77,46 @@ export function servedTemplates(templates: TemplateInfo[], namespaces: string[])
   return namespaces.length === 0 ? templates : templates.filter((t) => namespaces.includes(t.namespace));
 }
 
-/** Checks each step with `check` (undefined = fine, else why not). */
+/** What checking one step found: a reason it cannot run, or a note on how it will. */
+export type StepCheck = { reason: string } | { note: { level: 'info' | 'warn'; message: string } } | undefined;
+
+/** Notes the templates themselves deserve, whatever the handlers. */
+function templateNotes(template: TemplateInfo): ValidationNote[] {
+  return template.steps
+    .filter((step) => step.stepType === 'batchable' && !step.workerTemplateName)
+    .map((step) => ({
+      level: 'warn' as const,
+      file: template.file,
+      namespace: template.namespace,
+      template: template.name,
+      step: step.name,
+      message:
+        `batchable step '${step.name}' names no handler.initialization.worker_template_name: after noBatches() tasker ` +
+        'creates no placeholder worker and finishes the task without running the steps that depend on the batch workers; ' +
+        'name the batch_worker template step there if they should run',
+    }));
+}
+
+/** Checks each step with `check`; collects what is missing and the notes. */
 export function findMissing(
   templates: TemplateInfo[],
-  check: (callable: string, method: string, resolver: string | undefined) => string | undefined,
-): { steps: number; missing: MissingHandler[] } {
+  check: (callable: string, method: string, resolver: string | undefined) => StepCheck,
+): { steps: number; missing: MissingHandler[]; notes: ValidationNote[] } {
   const missing: MissingHandler[] = [];
+  const notes: ValidationNote[] = [];
   let steps = 0;
   for (const template of templates) {
+    notes.push(...templateNotes(template));
     for (const step of template.steps) {
       steps++;
       const method = step.method || 'call';
-      const reason = check(step.callable, method, step.resolver ?? undefined);
-      if (reason === undefined) continue;
+      const found = check(step.callable, method, step.resolver ?? undefined);
+      if (found === undefined) continue;
+      if ('note' in found) {
+        notes.push({ ...found.note, file: template.file, namespace: template.namespace, template: template.name, step: step.name });
+        continue;
+      }
+      const reason = found.reason;
       missing.push({
         file: template.file,
         namespace: template.namespace,
@@ -87,5 +130,11 @@ export function findMissing(
       });
     }
   }
-  return { steps, missing };
+  return { steps, missing, notes: dedupeNotes(notes) };
+}
+
+/** One note per message (a callable used by several steps is reported once). */
+function dedupeNotes(notes: ValidationNote[]): ValidationNote[] {
+  const seen = new Set<string>();
+  return notes.filter((n) => !seen.has(n.message) && seen.add(n.message));
 }

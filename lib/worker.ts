@@ -28,7 +28,7 @@ import {
 } from './resolvers';
 import { isStepResult, type StepResult } from './results';
 import { getTaskerRuntime, type LogFields, type TaskerRuntime } from './runtime';
-import { findMissing, HandlerValidationError, servedTemplates, type ValidationReport } from './validation';
+import { findMissing, HandlerValidationError, servedTemplates, type StepCheck, type ValidationReport } from './validation';
 
 export interface WorkerOptions {
   /** Passed to the native bootstrap: databaseUrl, templatePath, namespace, ... */
@@ -258,24 +258,26 @@ export class Worker {
     await this.prepare();
     const templatePath = this.options.config.templatePath ?? process.env.TASKER_TEMPLATE_PATH;
     const namespaces = [...new Set([this.options.config.namespace, ...(this.options.config.namespaces ?? [])].filter((n): n is string => !!n))];
-    if (!templatePath) return { namespaces, templates: [], steps: 0, missing: [] };
+    if (!templatePath) return { namespaces, templates: [], steps: 0, missing: [], notes: [] };
     const templates = servedTemplates(this.runtime.loadTaskTemplates(templatePath), namespaces);
-    const { steps, missing } = findMissing(templates, (callable, method, resolver) => this.checkStep(callable, method, resolver));
-    return { templatePath, namespaces, templates, steps, missing };
+    const { steps, missing, notes } = findMissing(templates, (callable, method, resolver) => this.checkStep(callable, method, resolver));
+    return { templatePath, namespaces, templates, steps, missing, notes };
   }
 
-  private checkStep(callable: string, method: string, resolverHint: string | undefined): string | undefined {
+  private checkStep(callable: string, method: string, resolverHint: string | undefined): StepCheck {
     const found = this.lookup(callable, method, resolverHint);
-    if ('reason' in found) return found.reason;
+    if ('reason' in found) return found;
     const { handler } = found;
     if (isHandlerClass(handler)) {
       const prototype = Object.getOwnPropertyDescriptor(handler, 'prototype')?.value as object | undefined;
-      return prototype && hasMethod(prototype, method) ? undefined : `its class has no method '${method}'`;
+      return prototype && hasMethod(prototype, method) ? undefined : { reason: `its class has no method '${method}'` };
     }
     if (typeof handler === 'function') {
-      return method === 'call' ? undefined : `'${callable}' is a function handler, which has no method '${method}' (use a class or an object with that method)`;
+      // As tasker-core's own worker does: the callable names its own function.
+      if (method === 'call') return undefined;
+      return { note: { level: 'info', message: `'${callable}' is a function handler: it serves the template's method '${method}' itself` } };
     }
-    return hasMethod(handler, method) ? undefined : `its handler object has no method '${method}'`;
+    return hasMethod(handler, method) ? undefined : { reason: `its handler object has no method '${method}'` };
   }
 
   /** The handler for a callable: through the named resolver only, else the chain in order. */
@@ -325,8 +327,9 @@ export class Worker {
 
   private async startNow(): Promise<BootstrapResult> {
     await this.prepare();
+    let report: ValidationReport | undefined;
     if (this.options.validateHandlers !== false) {
-      const report = await this.validate();
+      report = await this.validate();
       if (report.missing.length > 0) throw new HandlerValidationError(report.missing);
     }
     const mode = this.options.delivery ?? 'push';
@@ -341,6 +344,8 @@ export class Worker {
       throw new Error(`Worker.start: ${result.message} (another worker already runs in this process)`);
     }
     this.workerId = result.workerId;
+    // Once, now that the worker's log is set up.
+    for (const note of report?.notes ?? []) this.note(note.level, note.message, { template: note.template, step: note.step, file: note.file });
     // Before the first step runs, so no event of this worker's steps is missed.
     this.domainEvents.attach();
     const callbacks = {
@@ -457,10 +462,8 @@ export class Worker {
     const found = this.lookup(callable, method, definition.handlerResolver ?? undefined);
     if ('reason' in found) return found.reason;
     const { handler, resolver } = found;
-    if (typeof handler === 'function' && !isHandlerClass(handler)) {
-      if (method !== 'call') return `'${callable}' is a function handler, which has no method '${method}' (use a class or an object with that method)`;
-      return handler as Invoke;
-    }
+    // A function serves whatever method the template names (tasker-core's worker does the same).
+    if (typeof handler === 'function' && !isHandlerClass(handler)) return handler as Invoke;
     let target: object;
     if (isHandlerClass(handler)) {
       // One instance per class and initialization: steps that configure it differently get their own.
@@ -499,9 +502,8 @@ export class Worker {
     if (type !== 'batchable' && completion.batch) {
       return `${step} returned batches, but its template step is of type '${type}', not 'batchable'`;
     }
-    if (completion.batch && !completion.batch.workerTemplateName && typeof event.stepDefinition.handlerInitialization?.worker_template_name !== 'string') {
-      return `${step} returned noBatches(): tasker then runs one placeholder worker, named by handler.initialization.worker_template_name of the batchable step, which its template does not set`;
-    }
+    // noBatches() without handler.initialization.worker_template_name is sent as is:
+    // tasker accepts it (start-up validation warns about such templates).
     return undefined;
   }
 
@@ -595,6 +597,16 @@ export class Worker {
         return;
       }
       throw e;
+    }
+  }
+
+  /** A line in the worker's log (or `stepLog`), for notes that concern no step. */
+  private note(level: 'info' | 'warn', message: string, fields: LogFields): void {
+    try {
+      if (this.options.stepLog) this.options.stepLog(level, message, fields);
+      else this.runtime[level === 'warn' ? 'logWarn' : 'logInfo'](message, fields);
+    } catch (e) {
+      this.reportError(asError(e));
     }
   }
 

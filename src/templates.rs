@@ -40,6 +40,11 @@ pub struct TemplateStepInfo {
     pub resolver: Option<String>,
     /// Publishers its domain events name (`publishes_events[].publisher`).
     pub publishers: Vec<String>,
+    /// The step's type: standard, decision, batchable, batch_worker, deferred_convergence.
+    pub step_type: String,
+    /// A batchable step's `handler.initialization.worker_template_name`: the
+    /// worker template tasker runs one placeholder of after `noBatches()`.
+    pub worker_template_name: Option<String>,
 }
 
 fn yaml_files(dir: &Path) -> BridgeResult<Vec<PathBuf>> {
@@ -88,6 +93,8 @@ pub fn load(dir: &str) -> BridgeResult<Vec<TemplateInfo>> {
                 .into_iter()
                 .map(|s| TemplateStepInfo {
                     publishers: s.publishes_events.iter().filter_map(|e| e.publisher.clone()).collect(),
+                    step_type: crate::conversions::event::serde_name(&s.step_type),
+                    worker_template_name: s.handler.initialization.get("worker_template_name").and_then(|v| v.as_str()).map(str::to_string),
                     name: s.name,
                     callable: s.handler.callable,
                     method: s.handler.method,
@@ -156,10 +163,22 @@ mod tests {
         assert_eq!(templates[0].namespace, "shop");
         assert_eq!(templates[0].steps[0].callable, "shop.a");
         assert_eq!(templates[0].steps[0].method.as_deref(), Some("run"));
+        assert_eq!(templates[0].steps[0].step_type, "standard");
+        assert_eq!(templates[0].steps[0].worker_template_name, None);
         assert_eq!(templates[1].namespace, "ops");
         check_namespaces(&templates, &["shop".into(), "ops".into()]).unwrap();
         let err = check_namespaces(&templates, &["billing".into()]).unwrap_err();
         assert!(err.message.starts_with("namespace: [\"billing\"]") && err.message.contains("\"ops\", \"shop\""), "{}", err.message);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_batchable_step_reports_its_type_and_worker_template() {
+        let batch = "name: b\nnamespace_name: shop\nversion: 1.0.0\nsteps:\n  - name: split\n    type: batchable\n    handler:\n      callable: shop.split\n      initialization:\n        worker_template_name: work\n  - name: work\n    type: batch_worker\n    dependencies: [split]\n    handler:\n      callable: shop.work\n";
+        let dir = folder(&[("b.yaml", batch)]);
+        let steps = &load(dir.to_str().unwrap()).unwrap()[0].steps;
+        assert_eq!((steps[0].step_type.as_str(), steps[0].worker_template_name.as_deref()), ("batchable", Some("work")));
+        assert_eq!((steps[1].step_type.as_str(), steps[1].worker_template_name.as_deref()), ("batch_worker", None));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { makeEvent } from '../helpers/fake-runtime.mjs';
 import { pkg } from '../helpers/package.mjs';
 
-const { createStepContext, collectBatchResults, defineBatchWorker, PermanentError } = pkg;
+const { createStepContext, collectBatchResults, defineBatchWorker, defineHandler, PermanentError } = pkg;
 
 const logger = { error() {}, warn() {}, info() {}, debug() {}, trace() {} };
 const contextOf = (event) => createStepContext(event, new AbortController().signal, logger);
@@ -95,6 +95,41 @@ describe('step context', () => {
     assert.deepEqual(ctx.dependencyResultsMatching(/^(other|fetch_b)$/g).map((m) => m.stepName), ['fetch_b', 'other']);
     assert.deepEqual(ctx.dependencyResultsMatching('none'), []);
     assert.throws(() => ctx.dependencyResultsMatching(5), /give a step name prefix \(string\) or a RegExp/);
+  });
+});
+
+describe('required dependencies and inputs', () => {
+  const permanent = (code, pattern) => (e) => e instanceof PermanentError && e.options.errorCode === code && pattern.test(e.message);
+
+  test('requireDependency / requireInput give the value, or fail permanently naming what is missing', () => {
+    const ctx = contextOf(makeEvent({ name: 'charge', deps: { validate_order: { total: 5 }, empty: null }, context: { orderId: 'A-1', note: null } }));
+    assert.deepEqual(ctx.requireDependency('validate_order'), { total: 5 });
+    assert.equal(ctx.requireInput('orderId'), 'A-1');
+    assert.throws(() => ctx.requireDependency('fetch_rates'), permanent('MISSING_DEPENDENCY', /^step 'charge' requires dependency result 'fetch_rates' \(results present: 'validate_order'\), which is missing$/));
+    assert.throws(() => ctx.requireDependency('empty'), permanent('MISSING_DEPENDENCY', /'empty'/));
+    assert.throws(() => ctx.requireInput('customerId'), permanent('MISSING_INPUT', /requires task context field 'customerId' \(the task context has: 'orderId', 'note'\)/));
+    assert.throws(() => ctx.requireInput('note'), permanent('MISSING_INPUT', /'note'/));
+  });
+
+  test('defineHandler checks its requirements before the handler runs, naming every missing one', async () => {
+    let ran = 0;
+    const handler = defineHandler(() => ++ran, { dependencies: ['a', 'b'], inputs: ['x'] });
+    assert.equal(await handler(contextOf(makeEvent({ deps: { a: 1, b: 2 }, context: { x: 0 } }))), 1);
+    assert.throws(
+      () => handler(contextOf(makeEvent({ name: 's', deps: { a: 1 }, context: {} }))),
+      permanent('MISSING_DEPENDENCY', /requires dependency result 'b' \(results present: 'a'\) and task context field 'x'/),
+    );
+    assert.equal(ran, 1, 'the handler did not run');
+    const plain = () => 1;
+    assert.equal(defineHandler(plain), plain, 'no requirements: the handler itself');
+    assert.throws(() => defineHandler(plain, { dependencies: 'a' }), /dependencies must be an array of non-empty names/);
+    assert.throws(() => defineHandler(plain, 5), /requirements must be an object/);
+  });
+
+  test('a batch worker checks them too, but not on the placeholder after noBatches()', async () => {
+    const handler = defineBatchWorker(() => 'ran', { dependencies: ['analyze'] });
+    await assert.rejects(handler(contextOf(makeEvent({ inputs: workerInputs('001', 0, 10) }))), permanent('MISSING_DEPENDENCY', /'analyze'/));
+    assert.deepEqual(await handler(contextOf(makeEvent({ inputs: workerInputs('000', 0, 0, { noOp: true }) }))), { noOp: true });
   });
 });
 

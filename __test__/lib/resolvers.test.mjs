@@ -95,7 +95,7 @@ describe('resolution', () => {
     assert.deepEqual(constructed, [{ sender: 'a', n: { x: 1, y: 2 } }, { sender: 'b' }], 'key order does not matter');
   });
 
-  test('a missing method, a method on a function, and a throwing constructor are clear failures', async () => {
+  test('a missing method and a throwing constructor are clear failures; a function serves any method', async () => {
     const { runtime, worker } = setup();
     worker.register('cls', class {
       call() {}
@@ -117,7 +117,9 @@ describe('resolution', () => {
     assert.equal(cls.outcome, 'permanent_failure');
     assert.match(cls.error.message, /the class handler of 'cls' has no method 'nope'/);
     assert.equal(cls.error.errorCode, 'NO_HANDLER');
-    assert.match(fn.error.message, /'fn' is a function handler, which has no method 'other'/);
+    // As tasker-core's worker does: the callable names the function, whatever method the template names.
+    assert.equal(fn.outcome, 'success');
+    assert.equal(fn.result, 1);
     assert.match(obj.error.message, /the object handler of 'obj' has no method 'call'/);
     assert.equal(boom.outcome, 'retryable_failure');
     assert.match(boom.error.message, /no API key configured/);
@@ -275,6 +277,37 @@ describe('start-up validation', () => {
     assert.equal(report.missing[0].callable, 'nobody');
     await worker.start();
     assert.ok(runtime.calls.find((c) => c[0] === 'bootstrapWorker'));
+    await worker.stop();
+  });
+
+  test('notes, logged once at start: a function serving a named method, a batchable step without a worker template', async () => {
+    const { runtime, worker } = setup({ config: { ...config, namespace: 'shop' } });
+    runtime.templates = [
+      template('shop', [
+        { name: 'validate', callable: 'Multi.Validate', method: 'validate' },
+        { name: 'again', callable: 'Multi.Validate', method: 'validate' },
+        { name: 'split', callable: 'split', stepType: 'batchable' },
+        { name: 'split_named', callable: 'split', stepType: 'batchable', workerTemplateName: 'work' },
+      ]),
+    ];
+    worker.register({ 'Multi.Validate': () => ({ ok: true }), split: () => 1 });
+    const report = await worker.validate();
+    assert.deepEqual(report.missing, []);
+    assert.deepEqual(
+      report.notes.map((n) => [n.level, n.step]),
+      [
+        ['warn', 'split'],
+        ['info', 'validate'],
+      ],
+    );
+    assert.match(report.notes[0].message, /names no handler\.initialization\.worker_template_name: after noBatches\(\)/);
+    assert.match(report.notes[1].message, /'Multi\.Validate' is a function handler: it serves the template's method 'validate' itself/);
+    assert.equal(runtime.logs.length, 0, 'validate() logs nothing');
+    await worker.start();
+    assert.deepEqual(
+      runtime.logs.map(([level, message]) => [level, message.slice(0, 20)]),
+      report.notes.map((n) => [n.level, n.message.slice(0, 20)]),
+    );
     await worker.stop();
   });
 

@@ -183,7 +183,7 @@ pub struct DependencyResult {
     pub metadata: HashMap<String, Value>,
 }
 
-fn serde_name<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn serde_name<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(Value::String(s)) => s.to_ascii_lowercase(),
         _ => "unknown".to_string(),

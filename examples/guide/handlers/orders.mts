@@ -45,10 +45,11 @@ export const validate = defineHandler<Order, ValidatedOrder>((ctx) => {
 });
 
 // The third type names the dependencies this handler reads, by step name.
+// requireDependency / requireInput fail the step permanently, naming what is
+// missing (`defineHandler(fn, { dependencies, inputs })` checks before it runs).
 export const price = defineHandler<Order, PricedOrder, { validate_order: ValidatedOrder }>((ctx) => {
-  const validated = ctx.dependencyResult('validate_order');
-  if (!validated) throw new PermanentError('price_order runs after validate_order');
-  const rate = TAX_RATES[ctx.taskContext.country] ?? 0;
+  const validated = ctx.requireDependency('validate_order');
+  const rate = TAX_RATES[ctx.requireInput('country')] ?? 0;
   const tax = cents(validated.subtotal * rate);
   ctx.logger.info('order priced', { order_id: validated.orderId, tax_rate: rate });
   return { orderId: validated.orderId, subtotal: validated.subtotal, tax, total: cents(validated.subtotal + tax) };
