@@ -296,6 +296,8 @@ export interface DomainEventSubscription {
   readonly delivered: number
   /** Events dropped because JS did not keep up. */
   readonly dropped: number
+  /** Events whose callback threw or whose returned Promise rejected. */
+  readonly failed: number
 }
 
 /**
@@ -473,10 +475,10 @@ export interface RecoveryOptions {
 /**
  * Registers the JS function that shapes the payloads of the publisher
  * `name` (as templates name it in `publishes_events[].publisher`). The
- * function must return a Promise (an `async` function) of the payload, or
- * of null/undefined not to publish. Replaces an earlier registration.
+ * function answers the payload, or null/undefined not to publish, at once
+ * or as a Promise (an `async` function). Replaces an earlier registration.
  */
-export declare function registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => Promise<unknown>): void
+export declare function registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => unknown): void
 
 /** Retry policy of a step definition. */
 export interface RetryPolicy {
@@ -691,15 +693,17 @@ export interface SubscribeOptions {
 /**
  * Like `subscribeStepEvents`, but each call hands over every event that is
  * ready and has a slot, up to `maxBatch` (default 64): under load, one
- * wake-up of JS for many events. A throw in the callback fails all of that
- * call's events as retryable (handle each event's errors in the callback).
+ * wake-up of JS for many events. A throw in the callback (or a rejection of
+ * the Promise it returns) fails that call's events not completed yet as
+ * retryable (handle each event's errors in the callback).
  */
 export declare function subscribeStepEventBatches(callback: (events: StepEvent[]) => unknown, options?: SubscribeOptions): StepEventSubscription
 
 /**
  * Delivers each step event to `callback` as soon as the worker has it, with
- * at most `maxInFlight` delivered and not completed. A throw in the callback
- * fails that step as retryable with the exception's message.
+ * at most `maxInFlight` delivered and not completed. A throw in the callback,
+ * or a rejection of the Promise it returns, fails that step as retryable
+ * with the reason (unless it was completed first).
  */
 export declare function subscribeStepEvents(callback: (event: StepEvent) => unknown, options?: SubscribeOptions): StepEventSubscription
 

@@ -53,7 +53,7 @@ export interface TaskerRuntime {
   /** Pushes the worker's in-process (fast) domain events matching `options.patterns` into `callback`. */
   subscribeDomainEvents(callback: (event: DomainEventInfo) => void, options?: DomainEventOptions): DomainEventSubscription;
   /** Lets a template's `publisher: <name>` shape its events' payloads. */
-  registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => Promise<unknown>): void;
+  registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => unknown): void;
   /** The running worker's event router and in-process bus counters. */
   getDomainEventStats(): Record<string, unknown>;
   checkStarvationWarnings(): void;
@@ -142,7 +142,7 @@ export class NativeTaskerRuntime implements TaskerRuntime {
   subscribeDomainEvents(callback: (event: DomainEventInfo) => void, options?: DomainEventOptions) {
     return this.call('subscribeDomainEvents', () => this.native.subscribeDomainEvents(callback, options));
   }
-  registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => Promise<unknown>) {
+  registerDomainEventPublisher(name: string, publisher: (context: PublisherContext) => unknown) {
     this.call('registerDomainEventPublisher', () => this.native.registerDomainEventPublisher(name, publisher));
   }
   getDomainEventStats() {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::worker::lock;
+use crate::sync::lock;
 
 /// Steps held claimed in poll mode when `maxClaimedSteps` is not set.
 pub const DEFAULT_LIMIT: usize = 10;

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::worker::lock;
+use crate::sync::lock;
 
 /// While the database stays unreachable, repeat the error this often.
 const REPEAT_EVERY: Duration = Duration::from_secs(30);

@@ -25,7 +25,7 @@ use crate::conversions::result::{bridge_failure, to_step_execution_result, StepC
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
 use crate::starvation::{self, Report};
 use crate::step_source::StepSource;
-use crate::worker::lock;
+use crate::sync::lock;
 
 /// Counters of the dispatch channel, from `getFfiDispatchMetrics()`.
 #[napi(object)]

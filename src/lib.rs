@@ -8,6 +8,7 @@
 
 mod admission;
 mod api;
+mod callbacks;
 // Benchmark-only exports (`bench` namespace), compiled in only by `npm run
 // bench` (cargo feature `bench`): the shipped addon carries none of it.
 #[cfg(feature = "bench")]
@@ -29,6 +30,7 @@ mod push;
 mod recovery;
 mod starvation;
 mod step_source;
+mod sync;
 mod templates;
 mod worker;
 

@@ -4,21 +4,23 @@
 //! call, or (batch subscriptions) every event that is ready and has a slot,
 //! up to `maxBatch`, in one call, so a burst wakes JS once instead of once
 //! per event. A slot frees when its event completes, fails or times out. A
-//! throw in the callback fails its events as retryable with the exception's
-//! message instead of reaching the host.
+//! throw in the callback, or a rejection of the Promise it returns (an
+//! `async` callback), fails its events as retryable with the reason instead
+//! of reaching the host (src/callbacks.rs).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use tokio::sync::{watch, Semaphore};
 
+use crate::callbacks::{self, Burst, Followed, Returned, Settled, SinkId};
 use crate::conversions::event::{EventJson, StepEvent};
 use crate::dispatch::{parse_event_id, Dispatch};
-use crate::error::{BridgeError, BridgeResult};
+use crate::error::{BridgeError, BridgeResult, ErrorCode};
 
 /// Options of `subscribeStepEvents`.
 #[napi(object)]
@@ -30,7 +32,7 @@ pub struct SubscribeOptions {
     pub max_batch: Option<u32>,
 }
 
-type Callback = ThreadsafeFunction<EventJson, UnknownReturnValue, EventJson, Status, false>;
+type Callback = ThreadsafeFunction<EventJson, Returned, EventJson, Status, false>;
 
 /// Where pushed events go: one event per call, or (`batches`) an array of up
 /// to `max_batch` per call.
@@ -46,16 +48,46 @@ impl StepEventCallback {
         if self.batches { EventJson::of(&events) } else { EventJson::of(&events[0]) }
     }
 
-    /// Calls JS without waiting; `on_throw` runs on the JS thread if the callback threw.
-    fn call(&self, json: EventJson, on_throw: impl FnOnce(String) + Send + 'static) -> Status {
-        let on_return = move |returned: Result<UnknownReturnValue>, _env: Env| {
-            if let Err(thrown) = returned {
-                on_throw(thrown.reason);
+    /// Calls JS without waiting. On the JS thread: a throw fails the events
+    /// at once; a returned thenable is followed, its rejection reaching `sink`.
+    fn call(&self, json: EventJson, events: Vec<String>, dispatch: Weak<Dispatch>, sink: Arc<SinkId>) -> Status {
+        let on_return = move |returned: Result<Returned>, env: Env| {
+            let failure = match returned {
+                Err(thrown) => Some(format!("threw: {}", thrown.reason)),
+                Ok(value) => match callbacks::follow(&env, &value, &sink, &events.join(","), false) {
+                    Followed::Broken(why) => Some(format!("returned a thenable that failed: {why}")),
+                    Followed::Value | Followed::Thenable => None,
+                },
+            };
+            if let (Some(failure), Some(dispatch)) = (failure, dispatch.upgrade()) {
+                callback_failed(&dispatch, &events, &failure);
             }
             Ok(())
         };
         self.function.call_with_return_value(json, ThreadsafeFunctionCallMode::NonBlocking, on_return)
     }
+}
+
+/// Step event callbacks that failed (all subscriptions): logged once per burst.
+static CALLBACK_FAILURES: Burst = Burst::new(Duration::from_secs(10));
+
+/// The callback failed for `events` (`how`: "threw: ..."): they are failed as
+/// retryable; those it completed before failing are left as they are.
+fn callback_failed(dispatch: &Dispatch, events: &[String], how: &str) {
+    let message = format!("step handler callback {how}");
+    let failed = fail_events(dispatch, events, &message, "CallbackException");
+    if let Some(count) = CALLBACK_FAILURES.note() {
+        tracing::warn!(target: "tasker_worker_js", failed, failures_in_burst = count, "a step event callback {how}; its events not yet completed were failed as retryable");
+    }
+}
+
+/// The sink of a subscription's returned thenables: a rejection fails the call's events.
+fn rejection_sink(dispatch: Weak<Dispatch>) -> SinkId {
+    SinkId::register(move |events, settled| {
+        let (Settled::Rejected(why), Some(dispatch)) = (settled, dispatch.upgrade()) else { return };
+        let ids: Vec<String> = events.split(',').map(str::to_string).collect();
+        callback_failed(&dispatch, &ids, &format!("returned a Promise that rejected: {why}"));
+    })
 }
 
 /// How long one wait for an event lasts before it starts over. Stopping does
@@ -70,6 +102,9 @@ pub struct PushState {
     slots: Arc<Semaphore>,
     stop: watch::Sender<bool>,
     closed: AtomicBool,
+    /// Where the callback's rejected Promises go; kept while the
+    /// subscription exists, so a late rejection still fails its events.
+    sink: Arc<SinkId>,
 }
 
 impl PushState {
@@ -127,8 +162,9 @@ pub fn start(
         slots: Arc::new(Semaphore::new(max_in_flight as usize)),
         stop,
         closed: AtomicBool::new(false),
+        sink: Arc::new(rejection_sink(Arc::downgrade(&dispatch))),
     });
-    runtime.spawn(deliver(dispatch, callback, state.slots.clone(), stopped));
+    runtime.spawn(deliver(dispatch, callback, state.slots.clone(), state.sink.clone(), stopped));
     state
 }
 
@@ -136,6 +172,7 @@ async fn deliver(
     dispatch: Arc<Dispatch>,
     callback: StepEventCallback,
     slots: Arc<Semaphore>,
+    sink: Arc<SinkId>,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
@@ -168,12 +205,6 @@ async fn deliver(
             }
         }
         let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
-        let on_throw = {
-            let (dispatch, ids) = (dispatch.clone(), ids.clone());
-            move |reason: String| {
-                fail_events(&dispatch, &ids, &format!("step handler callback threw: {reason}"), "CallbackException");
-            }
-        };
         let json = match callback.serialize(&events) {
             Ok(json) => json,
             Err(e) => {
@@ -182,7 +213,7 @@ async fn deliver(
             }
         };
         drop(events);
-        let status = callback.call(json, on_throw);
+        let status = callback.call(json, ids.clone(), Arc::downgrade(&dispatch), sink.clone());
         if status != Status::Ok {
             fail_events(&dispatch, &ids, &format!("the subscription could not deliver the event ({status}); it will be retried"), "DeliveryFailed");
             break;
@@ -191,12 +222,17 @@ async fn deliver(
     // Dropping `callback` here releases the ThreadsafeFunction: nothing keeps the process alive.
 }
 
-/// Fails undeliverable events as retryable, each with `message`.
-fn fail_events(dispatch: &Dispatch, event_ids: &[String], message: &str, error_type: &str) {
+/// Fails events still in flight as retryable, each with `message`; returns
+/// how many (an event completed meanwhile is not an error).
+fn fail_events(dispatch: &Dispatch, event_ids: &[String], message: &str, error_type: &str) -> usize {
+    let mut failed = 0;
     for event_id in event_ids {
         let Ok(id) = parse_event_id(event_id) else { continue };
-        if let Err(e) = dispatch.fail_retryable(id, message.to_string(), error_type) {
-            tracing::warn!(target: "tasker_worker_js", event_id, error = %e, "could not fail an undeliverable event");
+        match dispatch.fail_retryable(id, message.to_string(), error_type) {
+            Ok(()) => failed += 1,
+            Err(e) if e.code == ErrorCode::UnknownEvent => {}
+            Err(e) => tracing::warn!(target: "tasker_worker_js", event_id, error = %e, "could not fail an event for retry"),
         }
     }
+    failed
 }

@@ -533,10 +533,25 @@ function domainOptions(depth = 0) {
     ['bufferSize', () => smallNumber([1, 100, 10000]), 0.4],
   ], depth);
 }
+// Callbacks that fail the ways JavaScript code does: async rejections, a
+// throw after an await, rejected or broken thenables, Promises that never
+// settle. None may end the process (an unhandled rejection is a failure).
+const ASYNC_FAILURES = [
+  () => S(async () => { throw new Error('fuzz: async threw'); }, `async () => { ${THROW('async threw')} }`),
+  () => S(async () => { await new Promise((r) => setTimeout(r, 5)); throw new Error('fuzz: threw after await'); },
+    `async () => { await sleep(5); ${THROW('threw after await')} }`),
+  () => S(() => Promise.reject(new Error('fuzz: rejected')), '() => Promise.reject(new Error("fuzz: rejected"))'),
+  () => S(() => Promise.reject(undefined), '() => Promise.reject(undefined)'),
+  () => S(() => ({ get then() { throw new Error('fuzz: then getter threw'); } }), `() => ({ get then() { ${THROW('then getter threw')} } })`),
+  () => S(() => ({ then() { throw new Error('fuzz: then threw'); } }), `() => ({ then() { ${THROW('then threw')} } })`),
+  () => S(() => ({ then: (_, reject) => reject(Symbol('fuzz')) }), "() => ({ then: (_, reject) => reject(Symbol('fuzz')) })"),
+  () => S(() => new Promise(() => {}), '() => new Promise(() => {})'),
+];
 function domainCallback() {
   return weighted([
     [3, () => S(() => {}, '(event) => {}')],
     [2, () => S(() => { throw new Error('fuzz: subscriber threw'); }, `() => { ${THROW('subscriber threw')} }`)],
+    [3, () => pick(ASYNC_FAILURES)()],
     [1, () => any(1)],
   ])();
 }
@@ -544,7 +559,10 @@ function publisherFn() {
   return weighted([
     [3, () => S(async (c) => c?.payload ?? null, 'async (c) => c?.payload ?? null')],
     [1, () => S(async () => { throw new Error('fuzz: publisher threw'); }, `async () => { ${THROW('publisher threw')} }`)],
+    [1, () => S(() => { throw new Error('fuzz: publisher threw at once'); }, `() => { ${THROW('publisher threw at once')} }`)],
+    [2, () => pick(ASYNC_FAILURES)()],
     [1, () => S(() => 42, '() => 42')],
+    [1, () => S((c) => ({ echoed: c }), '(c) => ({ echoed: c })')],
     [1, () => any(1)],
   ])();
 }
@@ -606,6 +624,7 @@ function callback(owner) {
     [2, () => S((e) => { collect(e); throw new Error('fuzz: callback threw'); }, `(event) => { ${THROW('callback threw')} }`)],
     [1, () => S(() => { throw 42; }, '() => { throw 42 }')],
     [1, () => S(() => new Promise(() => {}), '() => new Promise(() => {})')],
+    [3, () => { const f = pick(ASYNC_FAILURES)(); return S((e) => { collect(e); return f.v(e); }, `(event) => (${f.src})(event)`); }],
     [2, () => any(1)],
   ])();
 }

@@ -26,7 +26,7 @@ use crate::dispatch::{channel_length, parse_event_id, Dispatch};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 use crate::promise;
 use crate::push::{self, PushState};
-use crate::worker::lock;
+use crate::sync::lock;
 
 /// Options of `bench.createHarness`.
 #[napi(object, namespace = "bench")]

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::UnknownReturnValue;
 use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
@@ -13,6 +12,7 @@ use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 
 use super::args::arg;
 use super::handle::HandleBuilder;
+use crate::callbacks::Returned;
 use crate::conversions::event::{EventJson, StepEvent};
 use crate::conversions::json;
 use crate::conversions::result::{StepCompletion, MAX_SAFE_COUNT};
@@ -169,8 +169,9 @@ pub(crate) fn subscription_handle<'env>(env: &'env Env, state: Arc<PushState>) -
 }
 
 /// Delivers each step event to `callback` as soon as the worker has it, with
-/// at most `maxInFlight` delivered and not completed. A throw in the callback
-/// fails that step as retryable with the exception's message.
+/// at most `maxInFlight` delivered and not completed. A throw in the callback,
+/// or a rejection of the Promise it returns, fails that step as retryable
+/// with the reason (unless it was completed first).
 #[napi(ts_args_type = "callback: (event: StepEvent) => unknown, options?: SubscribeOptions", ts_return_type = "StepEventSubscription")]
 pub fn subscribe_step_events<'env>(env: &'env Env, callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
     guard(|| subscribe(env, subscription_args(callback, options, false)?))
@@ -178,8 +179,9 @@ pub fn subscribe_step_events<'env>(env: &'env Env, callback: Unknown<'_>, option
 
 /// Like `subscribeStepEvents`, but each call hands over every event that is
 /// ready and has a slot, up to `maxBatch` (default 64): under load, one
-/// wake-up of JS for many events. A throw in the callback fails all of that
-/// call's events as retryable (handle each event's errors in the callback).
+/// wake-up of JS for many events. A throw in the callback (or a rejection of
+/// the Promise it returns) fails that call's events not completed yet as
+/// retryable (handle each event's errors in the callback).
 #[napi(ts_args_type = "callback: (events: StepEvent[]) => unknown, options?: SubscribeOptions", ts_return_type = "StepEventSubscription")]
 pub fn subscribe_step_event_batches<'env>(env: &'env Env, callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
     guard(|| subscribe(env, subscription_args(callback, options, true)?))
@@ -206,7 +208,7 @@ fn subscribe<'env>(env: &'env Env, (callback, max_in_flight): (StepEventCallback
 /// The callback (as a ThreadsafeFunction) and maxInFlight of a subscription,
 /// delivering one event per call or (`batches`) arrays of them.
 pub(crate) fn subscription_args(callback: Unknown<'_>, options: Unknown<'_>, batches: bool) -> BridgeResult<(StepEventCallback, u32)> {
-    let function: Function<'_, EventJson, UnknownReturnValue> = arg(callback, "callback")?;
+    let function: Function<'_, EventJson, Returned> = arg(callback, "callback")?;
     let options: Option<SubscribeOptions> = arg(options, "options")?;
     let max_in_flight = push::max_in_flight(options.as_ref())?;
     let max_batch = push::max_batch(options.as_ref(), batches)?;

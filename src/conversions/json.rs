@@ -46,7 +46,7 @@ unsafe fn json_function(env: sys::napi_env, name: &std::ffi::CStr) -> Result<(sy
 }
 
 /// Clears the pending JS exception and returns its text.
-unsafe fn take_exception(env: sys::napi_env) -> String {
+pub(crate) unsafe fn take_exception(env: sys::napi_env) -> String {
     let (mut thrown, mut text) = (ptr::null_mut(), ptr::null_mut());
     sys::napi_get_and_clear_last_exception(env, &mut thrown);
     if sys::napi_coerce_to_string(env, thrown, &mut text) == sys::Status::napi_ok {

@@ -6,8 +6,9 @@
 //!   FFI drops while one is attached), a task that filters by name pattern
 //!   and calls JS through a ThreadsafeFunction. At most `bufferSize` events
 //!   wait for JS; beyond that (or when the bus outpaces the receiver) events
-//!   are dropped, counted and logged once per burst. A throwing subscriber is
-//!   logged and changes nothing else.
+//!   are dropped, counted and logged once per burst. A subscriber that throws
+//!   (or whose returned Promise rejects) has that event counted as failed,
+//!   logged once per burst; nothing else changes.
 //! - `registerDomainEventPublisher(name, fn)` (publisher.rs) lets a template's
 //!   `publisher: <name>` shape each event's payload in JS.
 
@@ -17,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde::Serialize;
 use serde_json::Value;
@@ -26,6 +27,7 @@ use tasker_worker::worker::InProcessEventBus;
 use tokio::sync::{broadcast, watch, RwLock};
 
 use crate::api::arg;
+use crate::callbacks::{self, Burst, Followed, Returned, Settled, SinkId};
 use crate::api::handle::HandleBuilder;
 use crate::client::types::{camel_case_keys, Json};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
@@ -138,9 +140,12 @@ pub struct DomainEventSubscription {
     /// Events dropped because JS did not keep up.
     #[napi(readonly)]
     pub dropped: f64,
+    /// Events whose callback threw or whose returned Promise rejected.
+    #[napi(readonly)]
+    pub failed: f64,
 }
 
-type Callback = ThreadsafeFunction<DomainEventInfo, UnknownReturnValue, DomainEventInfo, Status, false>;
+type Callback = ThreadsafeFunction<DomainEventInfo, Returned, DomainEventInfo, Status, false>;
 
 struct Subscription {
     closed: AtomicBool,
@@ -148,6 +153,17 @@ struct Subscription {
     delivered: AtomicU64,
     dropped: AtomicU64,
     queued: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Domain event subscribers that failed (all subscriptions): logged once per burst.
+static SUBSCRIBER_FAILURES: Burst = Burst::new(std::time::Duration::from_secs(10));
+
+fn subscriber_failed(state: &Subscription, event: &str, how: &str) {
+    state.failed.fetch_add(1, Ordering::SeqCst);
+    if let Some(count) = SUBSCRIBER_FAILURES.note() {
+        tracing::warn!(target: "tasker_worker_js", event, failures_in_burst = count, "a domain event subscriber {how}; the event is counted as failed, other subscribers and steps are not affected");
+    }
 }
 
 /// Delivers the worker's in-process domain events matching `patterns` to
@@ -155,7 +171,7 @@ struct Subscription {
 #[napi(ts_args_type = "callback: (event: DomainEventInfo) => unknown, options?: DomainEventOptions", ts_return_type = "DomainEventSubscription")]
 pub fn subscribe_domain_events<'env>(env: &'env Env, callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
     guard(|| {
-        let callback: Function<'_, DomainEventInfo, UnknownReturnValue> = arg(callback, "callback")?;
+        let callback: Function<'_, DomainEventInfo, Returned> = arg(callback, "callback")?;
         let options: DomainEventOptions = arg::<Option<DomainEventOptions>>(options, "options")?.unwrap_or_default();
         let patterns = options.patterns.unwrap_or_else(|| vec!["*".into()]);
         if patterns.is_empty() || patterns.iter().any(|p| p.trim().is_empty()) {
@@ -174,14 +190,21 @@ pub fn subscribe_domain_events<'env>(env: &'env Env, callback: Unknown<'_>, opti
         let bus = w.event_bus();
         let receiver = w.handle.block_on(async { bus.read().await.subscribe_ffi() });
         let (stop, stopped) = watch::channel(false);
-        let state = Arc::new(Subscription { closed: AtomicBool::new(false), stop, delivered: AtomicU64::new(0), dropped: AtomicU64::new(0), queued: AtomicU64::new(0) });
+        let state = Arc::new(Subscription {
+            closed: AtomicBool::new(false),
+            stop,
+            delivered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        });
         w.handle.spawn(deliver(receiver, callback, patterns, u64::from(buffer), state.clone(), stopped));
         handle(env, state)
     })
 }
 
 fn handle<'env>(env: &'env Env, state: Arc<Subscription>) -> BridgeResult<Object<'env>> {
-    let (a, b, c, d) = (state.clone(), state.clone(), state.clone(), state);
+    let (a, b, c, d, e) = (state.clone(), state.clone(), state.clone(), state.clone(), state);
     HandleBuilder::new(env)?
         .method("close", move |_| {
             a.closed.store(true, Ordering::SeqCst);
@@ -191,6 +214,7 @@ fn handle<'env>(env: &'env Env, state: Arc<Subscription>) -> BridgeResult<Object
         .getter("closed", move || b.closed.load(Ordering::SeqCst))?
         .getter("delivered", move || c.delivered.load(Ordering::SeqCst) as f64)?
         .getter("dropped", move || d.dropped.load(Ordering::SeqCst) as f64)?
+        .getter("failed", move || e.failed.load(Ordering::SeqCst) as f64)?
         .build()
 }
 
@@ -203,6 +227,15 @@ async fn deliver(
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut dropping = false;
+    // A rejected Promise of the subscriber: the event it was given failed.
+    let sink = Arc::new({
+        let state = Arc::downgrade(&state);
+        SinkId::register(move |event, settled| {
+            if let (Settled::Rejected(why), Some(state)) = (settled, state.upgrade()) {
+                subscriber_failed(&state, event, &format!("returned a Promise that rejected ({why})"));
+            }
+        })
+    });
     loop {
         let event = tokio::select! {
             event = receiver.recv() => event,
@@ -226,12 +259,17 @@ async fn deliver(
         dropping = false;
         state.queued.fetch_add(1, Ordering::SeqCst);
         let name = event.event_name.clone();
-        let done = state.clone();
-        let status = callback.call_with_return_value(DomainEventInfo::from(&event), ThreadsafeFunctionCallMode::NonBlocking, move |returned: Result<UnknownReturnValue>, _env| {
+        let (done, sink) = (state.clone(), sink.clone());
+        let status = callback.call_with_return_value(DomainEventInfo::from(&event), ThreadsafeFunctionCallMode::NonBlocking, move |returned: Result<Returned>, env| {
             done.queued.fetch_sub(1, Ordering::SeqCst);
             done.delivered.fetch_add(1, Ordering::SeqCst);
-            if let Err(thrown) = returned {
-                tracing::warn!(target: "tasker_worker_js", event = %name, error = %thrown.reason, "a domain event subscriber threw; other subscribers and steps are not affected");
+            match returned {
+                Err(thrown) => subscriber_failed(&done, &name, &format!("threw ({})", thrown.reason)),
+                Ok(value) => {
+                    if let Followed::Broken(why) = callbacks::follow(&env, &value, &sink, &name, false) {
+                        subscriber_failed(&done, &name, &format!("returned a thenable that failed ({why})"));
+                    }
+                }
             }
             Ok(())
         });

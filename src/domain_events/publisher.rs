@@ -6,8 +6,9 @@
 //! null/undefined not to publish it. tasker then checks the event's schema
 //! and delivers it by its declared mode (durable queue, in-process bus).
 //! With no JS function registered, the step's result is the payload (as
-//! tasker's default publisher does). A JS failure or a reply later than
-//! REPLY_WITHIN skips that event, logged; the step is not affected.
+//! tasker's default publisher does). The function may answer at once or
+//! with a Promise; a throw, a rejection, a reply that is not JSON or one
+//! later than REPLY_WITHIN skips that event, logged; the step is not affected.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunction;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde::Serialize;
 use serde_json::Value;
@@ -24,8 +25,9 @@ use tasker_shared::models::core::task_template::EventDeliveryMode;
 use tasker_worker::worker::{EventRouter, PublishResult, StepEventContext, StepEventPublisher};
 
 use crate::api::arg;
+use crate::callbacks::{self, Followed, Returned, Settled, SinkId};
 use crate::error::{guard, BridgeError, ErrorCode};
-use crate::worker::lock;
+use crate::sync::lock;
 
 const REPLY_WITHIN: Duration = Duration::from_secs(5);
 
@@ -56,22 +58,24 @@ impl ToNapiValue for PublisherContext {
 }
 
 // Weak: a registered publisher must not keep the process alive.
-type Shaper = ThreadsafeFunction<PublisherContext, Promise<Option<Value>>, PublisherContext, Status, false, true>;
+type Shaper = ThreadsafeFunction<PublisherContext, Returned, PublisherContext, Status, false, true>;
+
+type Reply = std::result::Result<Option<Value>, String>;
 
 static SHAPERS: Mutex<Option<HashMap<String, Arc<Shaper>>>> = Mutex::new(None);
 
 /// Registers the JS function that shapes the payloads of the publisher
 /// `name` (as templates name it in `publishes_events[].publisher`). The
-/// function must return a Promise (an `async` function) of the payload, or
-/// of null/undefined not to publish. Replaces an earlier registration.
-#[napi(ts_args_type = "name: string, publisher: (context: PublisherContext) => Promise<unknown>")]
+/// function answers the payload, or null/undefined not to publish, at once
+/// or as a Promise (an `async` function). Replaces an earlier registration.
+#[napi(ts_args_type = "name: string, publisher: (context: PublisherContext) => unknown")]
 pub fn register_domain_event_publisher(name: Unknown<'_>, publisher: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     guard(|| {
         let name: String = arg(name, "name")?;
         if name.trim().is_empty() {
             return Err(BridgeError::invalid("name", "must not be empty"));
         }
-        let function: Function<'_, PublisherContext, Promise<Option<Value>>> = arg(publisher, "publisher")?;
+        let function: Function<'_, PublisherContext, Returned> = arg(publisher, "publisher")?;
         let shaper: Shaper = function
             .build_threadsafe_function::<PublisherContext>()
             .callee_handled::<false>()
@@ -116,16 +120,48 @@ impl JsPublisher {
     }
 
     /// The payload JS makes of `default` (None: do not publish).
-    async fn shape(&self, context: PublisherContext) -> std::result::Result<Option<Value>, String> {
+    async fn shape(&self, context: PublisherContext) -> Reply {
         let Some(shaper) = shaper(&self.name) else { return Ok(Some(context.payload)) };
-        let reply = async {
-            let promise = shaper.call_async(context).await.map_err(|e| e.reason.clone())?;
-            promise.await.map_err(|e| e.reason.clone())
+        let (answer, reply) = tokio::sync::oneshot::channel::<Reply>();
+        let answer = Arc::new(Mutex::new(Some(answer)));
+        let respond = move |outcome: Reply| {
+            if let Some(answer) = lock(&answer).take() {
+                let _ = answer.send(outcome);
+            }
         };
-        match tokio::time::timeout(REPLY_WITHIN, reply).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(format!("no reply within {} s", REPLY_WITHIN.as_secs())),
+        let later = respond.clone();
+        let sink = SinkId::register(move |_, settled| {
+            later(match settled {
+                Settled::Fulfilled(payload) => Ok(payload),
+                Settled::Rejected(why) => Err(format!("its Promise rejected: {why}")),
+            })
+        });
+        let sink = Arc::new(sink);
+        let held = sink.clone();
+        let status = shaper.call_with_return_value(context, ThreadsafeFunctionCallMode::NonBlocking, move |returned: Result<Returned>, env| {
+            match returned {
+                Err(thrown) => respond(Err(format!("it threw: {}", thrown.reason))),
+                Ok(value) => match callbacks::follow(&env, &value, &held, "", true) {
+                    Followed::Thenable => {}
+                    Followed::Broken(why) => respond(Err(format!("its thenable failed: {why}"))),
+                    Followed::Value => respond(match callbacks::value_of(&env, &value) {
+                        Settled::Fulfilled(payload) => Ok(payload),
+                        Settled::Rejected(why) => Err(format!("its answer {why}")),
+                    }),
+                },
+            }
+            Ok(())
+        });
+        if status != Status::Ok {
+            return Err(format!("it could not be called ({status})"));
         }
+        let outcome = match tokio::time::timeout(REPLY_WITHIN, reply).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err("the runtime shut down before it answered".into()),
+            Err(_) => Err(format!("no reply within {} s", REPLY_WITHIN.as_secs())),
+        };
+        drop(sink);
+        outcome
     }
 }
 

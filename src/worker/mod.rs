@@ -29,6 +29,7 @@ use crate::error::{BridgeError, BridgeResult, ErrorCode};
 use crate::logging;
 use crate::push::PushState;
 use crate::recovery::Recovery;
+use crate::sync::lock;
 use crate::templates;
 
 pub use status::{not_running_status, status_of, BootstrapResult, StopResult, WorkerStatus};
@@ -58,11 +59,6 @@ static CURRENT: Mutex<Option<Arc<RunningWorker>>> = Mutex::new(None);
 static BOOTING: AtomicBool = AtomicBool::new(false);
 /// The shutdown in progress (its result once done); a new bootstrap waits for it.
 static SHUTDOWN: Mutex<Option<watch::Receiver<Option<u32>>>> = Mutex::new(None);
-
-/// Locks `m`, recovering from a panic in another holder (the data stays usable).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 pub fn current() -> BridgeResult<Arc<RunningWorker>> {
     lock(&CURRENT).clone().ok_or_else(BridgeError::not_bootstrapped)
