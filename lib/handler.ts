@@ -126,7 +126,9 @@ export function missingRequirementError(
 ): PermanentError {
   const parts: string[] = [];
   if (missing.dependencies.length > 0) {
-    const present = Object.keys(ctx.dependencyResults).filter((n) => ctx.dependencyResults[n] != null);
+    const present = Object.keys(ctx.dependencyResults)
+      .filter((n) => ctx.dependencyResults[n] != null)
+      .sort();
     parts.push(`dependency result ${listed(missing.dependencies)} (results present: ${listed(present)})`);
   }
   if (missing.inputs.length > 0) {

@@ -53,7 +53,7 @@ export type {
 } from './results';
 export { RetryableError, PermanentError, failureCompletion } from './failures';
 export type { FailureOptions, RetryableErrorOptions } from './failures';
-export { createStepContext } from './handler';
+export { createStepContext, storedResult } from './handler';
 export type {
   StepContext,
   DependencyMatch,

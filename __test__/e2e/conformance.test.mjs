@@ -69,8 +69,8 @@ function assertAllComplete(steps, attempts = 1) {
   }
 }
 
-/** The stored failure of a step, as text (what a reader of the step sees). */
-const failureOf = (step) => JSON.stringify(step.results);
+/** A failed step's stored error: message, whether tasker may retry it, and the handler's error code. */
+const failureOf = (step) => ({ message: step.results?.error?.message, retryable: step.results?.error?.retryable, code: step.results?.metadata?.error_code });
 
 describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 300_000 }, () => {
   before(async () => {
@@ -135,7 +135,10 @@ describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 
       assert.deepEqual(resultOf(steps.analyze_csv_ts), { csv_file_path: products.csv_file_path, analysis_mode: 'inventory', total_rows: 1000, batch_count: 5 });
       batchIds.forEach((id, i) => {
         const worker = resultOf(steps[`process_csv_batch_ts_${id}`]);
-        assert.deepEqual([worker.batch_id, worker.first_row, worker.last_row, worker.rows_processed, worker.processing_mode], [id, i * 200 + 1, i * 200 + 200, 200, 'inventory_analysis']);
+        assert.deepEqual(
+          [worker.batch_id, worker.first_row, worker.last_row, worker.rows_processed, worker.processing_mode],
+          [id, i * 200 + 1, i * 200 + 200, 200, 'inventory_analysis'],
+        );
       });
       assert.deepEqual(resultOf(steps.aggregate_csv_results_ts), { ...totals, worker_count: 5, batch_ids: batchIds });
     });
@@ -164,7 +167,8 @@ describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 
       assert.deepEqual(names(steps), ['aggregate_csv_results_dsl_ts', 'analyze_csv_dsl_ts', placeholders[0]]);
       assertAllComplete(steps);
       assert.deepEqual(resultOf(steps[placeholders[0]]), { noOp: true });
-      assert.deepEqual(resultOf(steps.aggregate_csv_results_dsl_ts), { rows_processed: 0, valid_products: 0, invalid_products: 0, low_stock_items: 0, out_of_stock_items: 0, worker_count: 0, no_batches: true });
+      const nothing = { rows_processed: 0, valid_products: 0, invalid_products: 0, low_stock_items: 0, out_of_stock_items: 0 };
+      assert.deepEqual(resultOf(steps.aggregate_csv_results_dsl_ts), { ...nothing, worker_count: 0, no_batches: true });
     });
   });
 
@@ -187,7 +191,13 @@ describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 
         const batch = workerOf(steps);
         assert.deepEqual(resultOf(batch), { items_processed: 100, running_total: 5050, checkpoints: [25, 50, 75], finished_on_attempt: 1 });
         assert.equal(checkpointsByStep.get(batch.stepUuid), 3);
-        assert.deepEqual(resultOf(steps[`aggregate_results${suffix}`]), { total_processed: 100, running_total: 5050, checkpoints_used: 3, worker_count: 1, failed_workers: [] });
+        assert.deepEqual(resultOf(steps[`aggregate_results${suffix}`]), {
+          total_processed: 100,
+          running_total: 5050,
+          checkpoints_used: 3,
+          worker_count: 1,
+          failed_workers: [],
+        });
       });
 
       test('a transient failure after 50 items resumes from the checkpoint at 40 on the second attempt', async () => {
@@ -203,13 +213,16 @@ describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 
       });
 
       test('a permanent failure after 30 items ends the batch worker in error after one attempt', async () => {
-        const { task, steps } = await run(namespace, name, { total_items: 100, items_per_checkpoint: 25, fail_after_items: 30, fail_on_attempt: 1, permanent_failure: true });
-        assert.notEqual(task.status, 'complete');
+        const context = { total_items: 100, items_per_checkpoint: 25, fail_after_items: 30, fail_on_attempt: 1, permanent_failure: true };
+        const { task, steps } = await run(namespace, name, context);
+        assert.equal(task.status, 'blocked_by_failures');
         const batch = workerOf(steps);
-        assert.equal(batch.currentState, 'error');
-        assert.equal(batch.attempts, 1);
-        assert.match(failureOf(batch), /injected failure after 30 items \(item 30, attempt 1\)/);
+        assert.deepEqual([batch.currentState, batch.attempts], ['error', 1]);
+        assert.deepEqual(failureOf(batch), { message: 'injected failure after 30 items (item 30, attempt 1)', retryable: false, code: 'INJECTED' });
         assert.equal(checkpointsByStep.get(batch.stepUuid), 1, 'the checkpoint at 25 was saved before the failure');
+        // continue_on_failure or not, the convergence step does not run without its worker's result.
+        const aggregateStep = steps[`aggregate_results${suffix}`];
+        assert.deepEqual([aggregateStep.currentState, aggregateStep.attempts], ['pending', 0]);
       });
     });
   }
@@ -243,14 +256,19 @@ describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 
 
   test('a missing required dependency fails the step for good, naming it (conditional_approval_ts)', async () => {
     // The context demands a finance review, but 500 routes to auto-approval only.
-    const { task, steps } = await run('conditional_approval_ts', 'approval_routing_ts', { amount: 500, requester: 'test_user', purpose: 'audit', require_finance_review: true });
+    const context = { amount: 500, requester: 'test_user', purpose: 'audit', require_finance_review: true };
+    const { task, steps } = await run('conditional_approval_ts', 'approval_routing_ts', context);
     assert.equal(task.status, 'blocked_by_failures');
     const finalize = steps.finalize_approval_ts;
     assert.equal(finalize.currentState, 'error');
     assert.equal(finalize.attempts, 1, 'not retried');
     assert.ok(finalize.maxAttempts > 1, 'retries were allowed: the error was permanent');
-    assert.match(failureOf(finalize), /step 'finalize_approval_ts' requires dependency result 'finance_review_ts'/);
-    assert.match(failureOf(finalize), /MISSING_DEPENDENCY/);
+    const { message, ...failure } = failureOf(finalize);
+    assert.deepEqual(failure, { retryable: false, code: 'MISSING_DEPENDENCY' });
+    const named = message.match(/^step 'finalize_approval_ts' requires dependency result 'finance_review_ts' \(results present: (.*)\), which is missing$/);
+    assert.ok(named, message);
+    // What the step had instead (in no particular order).
+    assert.deepEqual(named[1].split(', ').sort(), ["'auto_approve_ts'", "'routing_decision_ts'", "'validate_request_ts'"]);
     assert.deepEqual(names(steps), ['auto_approve_ts', 'finalize_approval_ts', 'routing_decision_ts', 'validate_request_ts']);
   });
 
@@ -266,7 +284,13 @@ describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 
       assertAllComplete(full.steps);
       const invoked = Object.fromEntries(Object.entries(full.steps).map(([n, step]) => [n, [resultOf(step).invoked_method, resultOf(step).step_number]]));
       assert.deepEqual(invoked, { validate_step: ['validate', 1], process_step: ['process', 2], refund_step: ['refund', 3], default_call_step: ['call', 4] });
-      assert.deepEqual(resultOf(full.steps.refund_step), { invoked_method: 'refund', handler: 'MultiMethodHandler', step_number: 3, refund_amount: 110, refund_reason: 'test_refund' });
+      assert.deepEqual(resultOf(full.steps.refund_step), {
+        invoked_method: 'refund',
+        handler: 'MultiMethodHandler',
+        step_number: 3,
+        refund_amount: 110,
+        refund_reason: 'test_refund',
+      });
       assert.equal(noReason.task.status, 'complete');
       assert.equal(resultOf(noReason.steps.refund_step).refund_reason, 'not_specified');
       assert.equal(resultOf(noReason.steps.default_call_step).invoked_method, 'call');
@@ -296,9 +320,10 @@ describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 
         assert.equal(Object.keys(steps).length, 3);
         assertAllComplete(steps);
       }
-      assert.deepEqual(resultOf(classes.steps.explicit_resolver_step), { invoked_method: 'call', handler: 'MultiMethodHandler', step_number: 1, resolver_used: 'explicit_mapping', input: null });
-      assert.deepEqual(resultOf(classes.steps.combined_hint_step), { invoked_method: 'execute_action', handler: 'AlternateMethodHandler', action_type: 'combined_test' });
-      assert.deepEqual(resultOf(classes.steps.chain_resolution_step), { invoked_method: 'call', handler: 'MultiMethodHandler', step_number: 3, resolver_used: 'chain_default', input: null });
+      const multi = { handler: 'MultiMethodHandler', invoked_method: 'call', input: null };
+      assert.deepEqual(resultOf(classes.steps.explicit_resolver_step), { ...multi, step_number: 1, resolver_used: 'explicit_mapping' });
+      assert.deepEqual(resultOf(classes.steps.combined_hint_step), { handler: 'AlternateMethodHandler', invoked_method: 'execute_action', action_type: 'combined_test' });
+      assert.deepEqual(resultOf(classes.steps.chain_resolution_step), { ...multi, step_number: 3, resolver_used: 'chain_default' });
       assert.deepEqual(resultOf(functions.steps.explicit_resolver_step_dsl_ts), { template_method: 'call', step_number: 1, resolver_used: 'explicit_mapping' });
       assert.deepEqual(resultOf(functions.steps.combined_hint_step_dsl_ts), { template_method: 'execute_action', step_number: 2, action_type: 'combined_test' });
       assert.deepEqual(resultOf(functions.steps.chain_resolution_step_dsl_ts), { template_method: 'call', step_number: 3, resolver_used: 'chain_default' });
@@ -335,13 +360,13 @@ describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 
     assert.equal(permanent.task.status, 'blocked_by_failures');
     const p = permanent.steps.permanent_error_step_ts;
     assert.deepEqual([p.currentState, p.attempts], ['error', 1]);
-    assert.match(failureOf(p), /Permanent failure from TypeScript/);
+    assert.deepEqual(failureOf(p), { message: 'Permanent failure from TypeScript', retryable: false, code: 'CONFORMANCE_PERMANENT' });
 
     assert.equal(retryable.task.status, 'blocked_by_failures');
     const r = retryable.steps.retryable_error_step_ts;
     assert.equal(r.currentState, 'error');
     assert.ok(r.maxAttempts > 1);
     assert.equal(r.attempts, r.maxAttempts, 'retried until no attempt was left');
-    assert.match(failureOf(r), new RegExp(`will retry \\(attempt ${r.maxAttempts}\\)`));
+    assert.deepEqual(failureOf(r), { message: `Temporary failure from TypeScript - will retry (attempt ${r.maxAttempts})`, retryable: true, code: null });
   });
 });

@@ -15,7 +15,11 @@ export const processAmount = defineHandler((ctx) => report(ctx, { processed_amou
 });
 
 export const refund = defineHandler(
-  (ctx) => report(ctx, { refund_amount: ctx.dependencyResult('process_step_dsl_ts').processed_amount, refund_reason: ctx.taskContext.data.reason ?? 'not_specified' }),
+  (ctx) =>
+    report(ctx, {
+      refund_amount: ctx.dependencyResult('process_step_dsl_ts').processed_amount,
+      refund_reason: ctx.taskContext.data.reason ?? 'not_specified',
+    }),
   { dependencies: ['process_step_dsl_ts'] },
 );
 
