@@ -863,6 +863,7 @@ module.exports.StepOutcome = nativeBinding.StepOutcome
 module.exports.stopWorker = nativeBinding.stopWorker
 module.exports.stopWorkerAsync = nativeBinding.stopWorkerAsync
 module.exports.subscribeDomainEvents = nativeBinding.subscribeDomainEvents
+module.exports.subscribeStepCancellations = nativeBinding.subscribeStepCancellations
 module.exports.subscribeStepEventBatches = nativeBinding.subscribeStepEventBatches
 module.exports.subscribeStepEvents = nativeBinding.subscribeStepEvents
 module.exports.transitionToGracefulShutdown = nativeBinding.transitionToGracefulShutdown

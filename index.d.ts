@@ -169,6 +169,8 @@ export interface DispatchMetrics {
   failedCount: number
   /** Events failed as retryable `ffi_timeout` because no completion came in time. */
   timedOutCount: number
+  /** Events whose step was cancelled (its task cancelled) while in a handler: released, no result sent. */
+  cancelledCount: number
   /**
    * Whether a claimed step (in a handler, or waiting for JS to take it) is
    * older than the starvation threshold.
@@ -510,6 +512,25 @@ export interface StepAudit {
   toState: string
 }
 
+/**
+ * A step cancelled while its handler ran: its event is released (no
+ * completion is taken for it) and its handler should stop.
+ */
+export interface StepCancellation {
+  eventId: string
+  stepUuid: string
+  taskUuid: string
+  /** Why, e.g. "the task was cancelled". */
+  reason: string
+}
+
+/** The object `subscribeStepCancellations` answers. */
+export interface StepCancellationSubscription {
+  /** Stops delivery. */
+  close: () => void
+  readonly closed: boolean
+}
+
 /** What a handler produced, passed to `completeStepEvent`. */
 export interface StepCompletion {
   outcome?: StepOutcome
@@ -689,6 +710,14 @@ export interface SubscribeOptions {
   /** `subscribeStepEventBatches` only: most events in one call (default 64, at most 1000). */
   maxBatch?: number
 }
+
+/**
+ * Calls `callback` for each step of this worker cancelled while its
+ * handler ran (checked every 400 ms while handlers run): abort the handler;
+ * its event is already released, and completing it answers UNKNOWN_EVENT.
+ * A throw or rejection in the callback is logged and changes nothing else.
+ */
+export declare function subscribeStepCancellations(callback: (cancellation: StepCancellation) => unknown): StepCancellationSubscription
 
 /**
  * Like `subscribeStepEvents`, but each call hands over every event that is
@@ -881,6 +910,12 @@ export interface WorkerConfig {
   webBindAddress?: string
   /** Maximum database connections of the worker's pool (default: tasker's). */
   databaseMaxConnections?: number
+  /**
+   * How long a database operation waits for a connection before it fails,
+   * 1..=300 s (default: tasker's, 30). During an outage longer than this,
+   * results in transit are lost; crash recovery retries their steps.
+   */
+  databaseAcquireTimeoutSeconds?: number
   /** Dispatch channel tuning. */
   dispatch?: DispatchTuning
   /**

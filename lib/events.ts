@@ -9,6 +9,7 @@ import type { DispatchMetrics, StepEvent } from '../index';
 export const EventNames = {
   STEP_EXECUTION_RECEIVED: 'step.execution.received',
   STEP_COMPLETION_SENT: 'step.completion.sent',
+  STEP_CANCELLED: 'step.cancelled',
   HANDLER_REGISTERED: 'handler.registered',
   HANDLER_ERROR: 'handler.error',
   POLLER_METRICS: 'poller.metrics',
@@ -42,6 +43,8 @@ export interface EventPayloads {
     outcome: 'success' | 'retryable_failure' | 'permanent_failure' | 'checkpoint';
     durationMs: number;
   };
+  /** The step's task was cancelled while its handler ran: the handler's signal aborted, no result is sent. */
+  'step.cancelled': { eventId: string; stepUuid: string; taskUuid: string; stepName: string; callable: string; reason: string };
   /** A handler was registered with `worker.register`. */
   'handler.registered': { callable: string };
   /** A handler threw, a result was rejected, or a step had no handler. */

@@ -45,6 +45,18 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * The reason `ctx.signal` aborts with when the step's task was cancelled
+ * while its handler ran: stop, nothing the handler returns is sent.
+ */
+export class StepCancelledError extends Error {
+  readonly code = 'STEP_CANCELLED';
+  constructor(message = 'the task was cancelled') {
+    super(message);
+    this.name = 'StepCancelledError';
+  }
+}
+
 function stackLines(error: Error): string[] | undefined {
   return error.stack?.split('\n').slice(1, 20).map((l) => l.trim());
 }

@@ -10,7 +10,7 @@ import { storedResult } from './envelope';
 import { PermanentError } from './failures';
 import type { LogFields } from './runtime';
 
-export { RetryableError, PermanentError, thrownToError, failureCompletion } from './failures';
+export { RetryableError, PermanentError, StepCancelledError, thrownToError, failureCompletion } from './failures';
 export type { FailureOptions, RetryableErrorOptions } from './failures';
 export { storedResult } from './envelope';
 export * from './results';
@@ -64,7 +64,11 @@ export interface StepContext<TContext = Record<string, unknown>, TDeps extends o
   readonly batch: BatchContext | undefined;
   readonly traceId?: string;
   readonly spanId?: string;
-  /** Fires when the step times out or the worker shuts down before the handler finishes. */
+  /**
+   * Fires when the step times out, the worker shuts down before the handler
+   * finishes, or the task is cancelled (reason: a StepCancelledError; then
+   * nothing the handler returns is sent).
+   */
   readonly signal: AbortSignal;
   readonly logger: StepLogger;
   /** The result of a dependency (what its handler returned), by step name. */

@@ -51,7 +51,7 @@ export type {
   BatchesOptions,
   BatchRangesOptions,
 } from './results';
-export { RetryableError, PermanentError, failureCompletion } from './failures';
+export { RetryableError, PermanentError, StepCancelledError, failureCompletion } from './failures';
 export type { FailureOptions, RetryableErrorOptions } from './failures';
 export { createStepContext, storedResult } from './handler';
 export type {

@@ -11,6 +11,8 @@ import type {
   DomainEventSubscription,
   HealthReport,
   PublisherContext,
+  StepCancellation,
+  StepCancellationSubscription,
   StepCompletion,
   StepEvent,
   StopResult,
@@ -50,6 +52,11 @@ export interface TaskerRuntime {
   /** As subscribeStepEvents, with every ready event (up to `maxBatch`) in one call. Optional for custom runtimes. */
   subscribeStepEventBatches?(callback: (events: StepEvent[]) => void, options?: SubscribeOptions): StepEventSubscriptionHandle;
   getFfiDispatchMetrics(): DispatchMetrics;
+  /**
+   * Tells of each step cancelled (its task cancelled) while its handler ran:
+   * its event is released, no result is taken. Optional for custom runtimes.
+   */
+  subscribeStepCancellations?(callback: (cancellation: StepCancellation) => void): StepCancellationSubscription;
   /** Pushes the worker's in-process (fast) domain events matching `options.patterns` into `callback`. */
   subscribeDomainEvents(callback: (event: DomainEventInfo) => void, options?: DomainEventOptions): DomainEventSubscription;
   /** Lets a template's `publisher: <name>` shape its events' payloads. */
@@ -138,6 +145,9 @@ export class NativeTaskerRuntime implements TaskerRuntime {
   }
   getFfiDispatchMetrics() {
     return this.call('getFfiDispatchMetrics', () => this.native.getFfiDispatchMetrics());
+  }
+  subscribeStepCancellations(callback: (cancellation: StepCancellation) => void) {
+    return this.call('subscribeStepCancellations', () => this.native.subscribeStepCancellations(callback));
   }
   subscribeDomainEvents(callback: (event: DomainEventInfo) => void, options?: DomainEventOptions) {
     return this.call('subscribeDomainEvents', () => this.native.subscribeDomainEvents(callback, options));

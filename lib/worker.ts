@@ -3,7 +3,7 @@
  * process, with per-step timeouts, an AbortSignal, a concurrency limit that
  * holds before an event is taken from the channel, and an orderly shutdown.
  */
-import type { BootstrapResult, StepCompletion, StepEvent, WorkerConfig } from '../index';
+import type { BootstrapResult, StepCancellation, StepCompletion, StepEvent, WorkerConfig } from '../index';
 import { FfiCallError } from './errors';
 import { asError, type StepEventSource } from './delivery';
 import {
@@ -14,7 +14,7 @@ import {
   type DomainEventPublisherFn,
 } from './domain-events';
 import { EventNames, TaskerEventEmitter, type DeliveryMetrics } from './events';
-import { failureCompletion, PermanentError } from './failures';
+import { failureCompletion, PermanentError, StepCancelledError } from './failures';
 import { createStepContext, type StepContext, type StepHandler, type StepLogger } from './handler';
 import { EventPoller } from './poller';
 import { PushDelivery } from './push';
@@ -131,6 +131,7 @@ export class Worker {
   private readonly running = new Map<string, Running>();
   private readonly idleWaiters = new Set<() => void>();
   private source: StepEventSource | undefined;
+  private cancellations: { close(): void } | undefined;
   private unwatchMetrics: (() => void) | undefined;
   private starting = false;
   private workerId = '';
@@ -348,6 +349,7 @@ export class Worker {
     for (const note of report?.notes ?? []) this.note(note.level, note.message, { template: note.template, step: note.step, file: note.file });
     // Before the first step runs, so no event of this worker's steps is missed.
     this.domainEvents.attach();
+    this.cancellations = this.runtime.subscribeStepCancellations?.((c) => this.cancelled(c));
     const callbacks = {
       onStepEvent: (event: StepEvent) => void this.execute(event),
       onError: (error: Error) => this.events.emit(EventNames.POLLER_ERROR, { error }),
@@ -421,6 +423,8 @@ export class Worker {
     if (this.runtime.isWorkerRunning()) handedBack = (await this.runtime.stopWorker()).handedBack;
     // After the core stopped: the drained steps' events were still delivered.
     this.domainEvents.detach();
+    this.cancellations?.close();
+    this.cancellations = undefined;
     const summary = { completed: this.settledDuringDrain - leftovers.length, abandoned: leftovers.length, handedBack };
     this.events.emit(EventNames.WORKER_STOPPED, { workerId: this.workerId, ...summary });
     return summary;
@@ -548,6 +552,29 @@ export class Worker {
       if (!run.settled) this.reportError(asError(error), event);
       await this.settle(run, failureCompletion(error));
     }
+  }
+
+  /**
+   * The step's task was cancelled while its handler ran: the native side
+   * released its event, so no result is sent; the handler's signal aborts.
+   */
+  private cancelled(cancellation: StepCancellation): void {
+    const run = this.running.get(cancellation.eventId);
+    if (!run || run.settled) return;
+    run.settled = true;
+    clearTimeout(run.timer);
+    run.controller.abort(new StepCancelledError(cancellation.reason));
+    this.running.delete(cancellation.eventId);
+    if (this.draining) this.settledDuringDrain++;
+    this.events.emit(EventNames.STEP_CANCELLED, {
+      eventId: cancellation.eventId,
+      stepUuid: cancellation.stepUuid,
+      taskUuid: cancellation.taskUuid,
+      stepName: run.event.workflowStep.name,
+      callable: run.event.stepDefinition.handlerCallable,
+      reason: cancellation.reason,
+    });
+    if (this.running.size === 0) for (const wake of [...this.idleWaiters]) wake();
   }
 
   /** Sends the step's one result; later calls for the same run do nothing. */

@@ -27,12 +27,16 @@ strict() {
 echo "[build] Rust workspace ($TRIPLE, debug)"
 strict cargo build --quiet --target "$TRIPLE" --workspace
 echo "[build] native addon and its generated index.cjs / index.d.ts"
+# A new file, not the old one rewritten: processes running tests keep the
+# copy they mapped (rewriting it in place can crash them).
+rm -f tasker-worker.*.node
 strict node_modules/.bin/napi build --platform --target "$TRIPLE" --js index.cjs --dts index.d.ts --no-const-enum </dev/null
 # The benchmark variant (cargo feature `bench`) for the benchmarks' own tests;
 # only the addon crate differs, and the shipped .node above is not touched.
 echo "[build] benchmark variant of the addon (target/bench/debug/tasker-worker.node)"
 strict cargo build --quiet --target "$TRIPLE" --workspace --features tasker-worker-napi/bench
 mkdir -p target/bench/debug
+rm -f target/bench/debug/tasker-worker.node
 cp "target/$TRIPLE/debug/libtasker_worker_napi.so" target/bench/debug/tasker-worker.node
 echo "[build] TypeScript layer and examples"
 strict node scripts/build-ts.mjs

@@ -16,7 +16,7 @@ use dashmap::DashMap;
 use napi_derive::napi;
 use tasker_shared::messaging::StepExecutionResult;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit};
 use uuid::Uuid;
 
 use crate::admission::Admission;
@@ -41,6 +41,8 @@ pub struct DispatchMetrics {
     pub failed_count: f64,
     /// Events failed as retryable `ffi_timeout` because no completion came in time.
     pub timed_out_count: f64,
+    /// Events whose step was cancelled (its task cancelled) while in a handler: released, no result sent.
+    pub cancelled_count: f64,
     /// Whether a claimed step (in a handler, or waiting for JS to take it) is
     /// older than the starvation threshold.
     pub starvation_detected: bool,
@@ -55,6 +57,7 @@ pub struct DispatchMetrics {
 /// An event JS has taken and not completed yet.
 struct InFlight {
     step_uuid: Uuid,
+    task_uuid: Uuid,
     taken_at: Instant,
     /// Held while a push subscription counts the event against maxInFlight.
     _slot: Option<OwnedSemaphorePermit>,
@@ -84,15 +87,42 @@ pub struct Dispatch {
     completed: AtomicU64,
     failed: AtomicU64,
     timed_out: AtomicU64,
+    cancelled: AtomicU64,
+    /// Events released because their step was cancelled, and when: a late
+    /// completion of one is told why it is not taken.
+    released: DashMap<Uuid, Instant>,
+    cancellations: broadcast::Sender<Cancellation>,
+    /// JS took an event (wakes whoever waits for steps in handlers).
+    taken: tokio::sync::Notify,
 }
 
-/// How long `settled` remembers a step: the sweep asks about the last
-/// RESULT_GRACE only. Every completed step is an entry (~40 bytes) for this
-/// long, so it bounds that memory at the completion rate times two minutes
-/// (it was ten: 1M synthetic events grew RSS by ~35 MB).
-const SETTLED_MEMORY: Duration = Duration::from_secs(120);
+/// A step cancelled while a handler ran it: its event was released.
+#[derive(Debug, Clone)]
+pub struct Cancellation {
+    pub event_id: Uuid,
+    pub step_uuid: Uuid,
+    pub task_uuid: Uuid,
+    /// Why, e.g. "the task was cancelled".
+    pub reason: String,
+}
+
+/// How long `settled` remembers a step (crash recovery asks about the last
+/// minute). Every completed step is an entry (~40 bytes) for this long, so it
+/// bounds that memory at the completion rate times two minutes (it was ten:
+/// 1M synthetic events grew RSS by ~35 MB).
+pub const SETTLED_MEMORY: Duration = Duration::from_secs(120);
 const PRUNE_EVERY: Duration = Duration::from_secs(5);
-const _: () = assert!(SETTLED_MEMORY.as_secs() >= crate::recovery::sweep::RESULT_GRACE.as_secs());
+
+/// Where a step is in this worker, for crash recovery's lost-result check.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Whereabouts {
+    /// Asked to be claimed, waiting for JS, or in a handler.
+    OnItsWay,
+    /// Its result was handed to tasker-worker this long ago.
+    ResultSent(Duration),
+    /// Not seen here (or longer ago than SETTLED_MEMORY).
+    Unknown,
+}
 
 impl Dispatch {
     /// `limit`: `maxClaimedSteps` when given (else the default, following a push subscription).
@@ -117,6 +147,10 @@ impl Dispatch {
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             timed_out: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            released: DashMap::new(),
+            cancellations: broadcast::channel(1024).0,
+            taken: tokio::sync::Notify::new(),
         }
     }
 
@@ -130,9 +164,10 @@ impl Dispatch {
         // In flight first, then off the request list: never uncounted.
         self.in_flight.insert(
             event.event_id,
-            InFlight { step_uuid: event.step_uuid, taken_at: Instant::now(), _slot: slot },
+            InFlight { step_uuid: event.step_uuid, task_uuid: event.task_uuid, taken_at: Instant::now(), _slot: slot },
         );
         self.admission.taken(event.step_uuid);
+        self.taken.notify_waiters();
         StepEvent::from(event)
     }
 
@@ -154,12 +189,15 @@ impl Dispatch {
         self.admission.room(self.in_flight.len())
     }
 
-    /// Whether the step is somewhere on its way through this worker (asked to
-    /// be claimed, waiting, in a handler) or its result left less than `within` ago.
-    pub fn accounts_for(&self, step_uuid: Uuid, within: Duration) -> bool {
-        self.admission.is_pending(step_uuid)
-            || self.in_flight.iter().any(|e| e.step_uuid == step_uuid)
-            || self.settled.get(&step_uuid).is_some_and(|at| at.elapsed() < within)
+    /// Where the step is in this worker (see Whereabouts).
+    pub fn whereabouts(&self, step_uuid: Uuid) -> Whereabouts {
+        if self.admission.is_pending(step_uuid) || self.in_flight.iter().any(|e| e.step_uuid == step_uuid) {
+            return Whereabouts::OnItsWay;
+        }
+        match self.settled.get(&step_uuid) {
+            Some(at) => Whereabouts::ResultSent(at.elapsed()),
+            None => Whereabouts::Unknown,
+        }
     }
 
     /// Whether results handed to tasker-worker are still queued for storing.
@@ -193,6 +231,12 @@ impl Dispatch {
     }
 
     pub fn step_of(&self, event_id: Uuid) -> BridgeResult<Uuid> {
+        if self.released.contains_key(&event_id) {
+            return Err(BridgeError::new(
+                ErrorCode::UnknownEvent,
+                format!("event {event_id} was released while its handler ran: its task was cancelled, so tasker takes no result for it (subscribeStepCancellations tells when this happens)"),
+            ));
+        }
         self.in_flight.get(&event_id).map(|e| e.step_uuid).ok_or_else(|| {
             BridgeError::new(
                 ErrorCode::UnknownEvent,
@@ -246,6 +290,39 @@ impl Dispatch {
         self.settle(event_id, success, accepted)
     }
 
+    /// Resolves when JS next takes an event (enable it before checking, then await).
+    pub fn taken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.taken.notified()
+    }
+
+    /// The steps of the events in handlers now.
+    pub fn in_flight_steps(&self) -> Vec<Uuid> {
+        self.in_flight.iter().map(|e| e.step_uuid).collect()
+    }
+
+    /// Releases the in-flight event of `step`, whose task was cancelled:
+    /// tasker refuses any result for it, so none is awaited. tasker-worker's
+    /// own record of the event is closed with a failure it will refuse
+    /// (src/cancelled.rs keeps that refusal out of the log and out of domain
+    /// events). Subscribers hear of it; returns whether an event was released.
+    pub async fn release_cancelled(&self, step: Uuid, reason: &str) -> bool {
+        let Some(event_id) = self.in_flight.iter().find(|e| e.step_uuid == step).map(|e| *e.key()) else { return false };
+        let Some((_, event)) = self.in_flight.remove(&event_id) else { return false };
+        crate::cancelled::mark(step);
+        self.released.insert(event_id, Instant::now());
+        self.cancelled.fetch_add(1, Ordering::SeqCst);
+        self.admission.notify();
+        let _ = self.channel.complete_async(event_id, bridge_failure(step, reason.to_string(), "StepCancelled")).await;
+        let _ = self.cancellations.send(Cancellation { event_id, step_uuid: step, task_uuid: event.task_uuid, reason: reason.to_string() });
+        tracing::info!(target: "tasker_worker_js", step_uuid = %step, task_uuid = %event.task_uuid, %event_id, "{reason} while its handler ran: the handler is told (its signal aborts) and no result is sent");
+        true
+    }
+
+    /// Cancellations from now on (see `release_cancelled`).
+    pub fn cancellations(&self) -> broadcast::Receiver<Cancellation> {
+        self.cancellations.subscribe()
+    }
+
     /// Fails an in-flight event as retryable on the handler's behalf.
     pub fn fail_retryable(&self, event_id: Uuid, message: String, error_type: &str) -> BridgeResult<()> {
         let step_uuid = self.step_of(event_id)?;
@@ -296,6 +373,7 @@ impl Dispatch {
             *last = Instant::now();
             drop(last);
             self.settled.retain(|_, at| at.elapsed() < SETTLED_MEMORY);
+            self.released.retain(|_, at| at.elapsed() < SETTLED_MEMORY);
         }
     }
 
@@ -355,6 +433,7 @@ impl Dispatch {
             completed_count: self.completed.load(Ordering::SeqCst) as f64,
             failed_count: self.failed.load(Ordering::SeqCst) as f64,
             timed_out_count: self.timed_out.load(Ordering::SeqCst) as f64,
+            cancelled_count: self.cancelled.load(Ordering::SeqCst) as f64,
             starvation_detected: report.starving() > 0,
             starving_event_count: report.starving() as u32,
             oldest_pending_age_ms: report.oldest.map(|d| d.as_secs_f64() * 1000.0),

@@ -9,6 +9,8 @@
 mod admission;
 mod api;
 mod callbacks;
+mod cancellation;
+mod cancelled;
 // Benchmark-only exports (`bench` namespace), compiled in only by `npm run
 // bench` (cargo feature `bench`): the shipped addon carries none of it.
 #[cfg(feature = "bench")]

@@ -45,8 +45,38 @@ pub fn init(level: &str) {
     }
     let (layer, handle) = reload::Layer::new(filter);
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(true);
-    if tracing_subscriber::registry().with(layer).with(fmt).try_init().is_ok() {
+    if tracing_subscriber::registry().with(layer).with(CancelledRefusals).with(fmt).try_init().is_ok() {
         let _ = FILTER.set(handle);
+    }
+}
+
+/// Where tasker-worker logs a result it could not store.
+const COMPLETION_PROCESSOR: &str = "tasker_worker::worker::handlers::completion_processor";
+
+/// Drops tasker-worker's ERROR for the refused result of a step whose task
+/// was cancelled while its handler ran (src/cancelled.rs): that refusal is
+/// expected, and the worker logs the cancellation itself at `info`.
+struct CancelledRefusals;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CancelledRefusals {
+    fn event_enabled(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) -> bool {
+        if event.metadata().target() != COMPLETION_PROCESSOR {
+            return true;
+        }
+        let mut step = StepField(None);
+        event.record(&mut step);
+        !step.0.is_some_and(|uuid| crate::cancelled::contains(&uuid))
+    }
+}
+
+/// The `step_uuid` field of an event.
+struct StepField(Option<uuid::Uuid>);
+
+impl tracing::field::Visit for StepField {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "step_uuid" {
+            self.0 = uuid::Uuid::parse_str(&format!("{value:?}")).ok();
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 // PostgreSQL stopped for 5 s (the real server, restarted on the same port)
 // while tasks flow: the worker keeps running, healthCheck() says the
-// database is away, steps flow again within 5 s of the server answering, and
-// every task created completes. This suite starts an environment of its own.
+// database is away, steps flow again within 5 s of the server answering, a
+// result lost in the outage (its handler finished while the database was
+// down) is retried within 5 s of the server answering, and every task
+// created completes, the first one created after the restart within 5 s end
+// to end. This suite starts an environment of its own.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -10,6 +13,7 @@ import { query } from '../../devenv/orchestration.mjs';
 import { eventually, runtimeName, sleep, stepsByName } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
 
+const OUTAGE_MS = 5000;
 let env;
 let templates;
 
@@ -25,14 +29,29 @@ describe('database outage', { timeout: 300_000 }, () => {
     await env?.stop();
   });
 
-  test('steps flow again within 5 s of PostgreSQL answering, and every task completes', async () => {
+  test('steps flow again, a lost result is retried and new tasks complete, each within 5 s of PostgreSQL answering', async () => {
     const handled = [];
+    let down = false;
     const worker = new pkg.Worker({
-      config: { databaseUrl: env.databaseUrl, templatePath: templates.path, namespace: templates.namespace, environment: 'test', logLevel: 'error' },
+      config: {
+        databaseUrl: env.databaseUrl,
+        templatePath: templates.path,
+        namespace: templates.namespace,
+        environment: 'test',
+        logLevel: 'error',
+        // A result waiting for a connection longer than this is lost: the
+        // outage outlasts it, so the 'lose' task's first result is lost.
+        databaseAcquireTimeoutSeconds: 1,
+      },
       concurrency: 4,
     });
-    worker.register('single.step', (ctx) => {
-      handled.push({ at: Date.now(), task: ctx.taskUuid });
+    worker.register('single.step', async (ctx) => {
+      handled.push({ at: Date.now(), task: ctx.taskUuid, attempt: ctx.retryCount });
+      if (ctx.taskContext.mode === 'lose' && ctx.retryCount === 0) {
+        // Finish while the database is down: the result cannot be stored.
+        await eventually(() => down, { timeoutMs: 60_000, intervalMs: 20, what: 'the outage' });
+        await sleep(300);
+      }
       return { ok: true };
     });
     await worker.start();
@@ -42,32 +61,60 @@ describe('database outage', { timeout: 300_000 }, () => {
     const creator = (async () => {
       for (let i = 0; creating; i++) {
         try {
-          created.push((await env.client.createTask({ name: 'single', namespace: templates.namespace, context: { mode: 'outage', i } })).taskUuid);
+          const { taskUuid } = await env.client.createTask({ name: 'single', namespace: templates.namespace, context: { mode: 'outage', i } });
+          created.push({ uuid: taskUuid, at: Date.now() });
         } catch {
           // The orchestration cannot create tasks while the database is down.
         }
         await sleep(200);
       }
     })();
+    const completedAt = new Map();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const { uuid } of created.filter((c) => !completedAt.has(c.uuid))) {
+          const task = await env.client.getTask(uuid).catch(() => undefined);
+          if (task?.status === 'complete') completedAt.set(uuid, Date.now());
+        }
+        await sleep(100);
+      }
+    })();
     try {
       await eventually(() => handled.length >= 3, { what: 'tasks flowing' });
+      const { taskUuid: lost } = await env.client.createTask({ name: 'single', namespace: templates.namespace, context: { mode: 'lose' } });
+      created.push({ uuid: lost, at: Date.now() });
+      await eventually(() => handled.some((h) => h.task === lost), { what: 'the lost-result handler to start' });
+      const inFlight = created.map((c) => c.uuid).filter((uuid) => uuid !== lost);
       await env.stopDatabase();
+      down = true;
       const downAt = Date.now();
       await eventually(() => runtime.healthCheck().databaseReachable === false, { timeoutMs: 10_000, what: 'healthCheck to see the outage' });
       const health = runtime.healthCheck();
       assert.equal(health.healthy, false);
       assert.match(health.message, /cannot reach its database/);
-      await sleep(Math.max(0, 5000 - (Date.now() - downAt)));
+      await sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
       await env.startDatabase();
+      down = false;
       const upAt = Date.now();
       const first = await eventually(() => handled.find((h) => h.at > upAt), { timeoutMs: 30_000, what: 'a step after the restart' });
-      const resumedMs = first.at - upAt;
-      console.log(`database outage (${runtimeName}): down ${upAt - downAt} ms; first step ${resumedMs} ms after PostgreSQL answered again`);
-      assert.ok(resumedMs <= 5000, `steps flow again ${resumedMs} ms after the restart`);
+      const retry = await eventually(() => handled.find((h) => h.task === lost && h.attempt > 0), { timeoutMs: 90_000, what: 'the lost result to be retried' });
+      const firstNew = await eventually(() => created.find((c) => c.at > upAt && completedAt.has(c.uuid)), { timeoutMs: 60_000, what: 'a task created after the restart to complete' });
+      await eventually(() => [...inFlight, lost].every((uuid) => completedAt.has(uuid)), { timeoutMs: 60_000, intervalMs: 100, what: 'the tasks in flight at the outage to complete' });
+      const figures = {
+        firstStep: first.at - upAt,
+        lostResultRetried: retry.at - upAt,
+        firstNewTaskComplete: completedAt.get(firstNew.uuid) - upAt,
+        inFlightTasksComplete: Math.max(...[...inFlight, lost].map((uuid) => completedAt.get(uuid))) - upAt,
+      };
+      console.log(`database outage (${runtimeName}): down ${upAt - downAt} ms; after PostgreSQL answered again (ms): ${JSON.stringify(figures)}`);
+      assert.ok(figures.firstStep <= 5000, `steps flow again ${figures.firstStep} ms after the restart`);
+      assert.ok(figures.lostResultRetried <= 5000, `the lost result's step ran again ${figures.lostResultRetried} ms after the restart`);
+      assert.ok(figures.firstNewTaskComplete <= 5000, `the first task created after the restart completed ${figures.firstNewTaskComplete} ms after it`);
       await eventually(() => runtime.healthCheck().databaseReachable, { timeoutMs: 10_000, what: 'healthCheck to see the database again' });
       creating = false;
       await creator;
-      for (const uuid of created) {
+      for (const { uuid } of created) {
         // What a task that did not complete looks like, for whoever reads the failure.
         const describeTask = async (what) => {
           const steps = await stepsByName(env.client, uuid).catch((e) => e.message);
@@ -75,13 +122,10 @@ describe('database outage', { timeout: 300_000 }, () => {
             env.databaseUrl,
             `SELECT s.to_state, s.created_at, s.metadata FROM tasker.workflow_step_transitions s JOIN tasker.workflow_steps w ON w.workflow_step_uuid = s.workflow_step_uuid WHERE w.task_uuid = '${uuid}' ORDER BY s.created_at`,
           ).catch((e) => e.message);
-          return `${what}; task ${created.indexOf(uuid) + 1} of ${created.length}; steps ${JSON.stringify(steps)}; step transitions ${JSON.stringify(history)}`;
+          return `${what}; steps ${JSON.stringify(steps)}; step transitions ${JSON.stringify(history)}`;
         };
-        // A step whose result was lost in the outage is failed as retryable
-        // after a 60 s grace (a result may still be in transit until then),
-        // then retried: up to ~65 s plus the retry's backoff.
         // blocked_by_failures can be passing while a retry is pending: wait for an end state.
-        const task = await env.client.waitForTask(uuid, { timeoutMs: 120_000, states: ['complete', 'error', 'cancelled', 'resolved_manually'] }).catch(async (error) => {
+        const task = await env.client.waitForTask(uuid, { timeoutMs: 60_000, states: ['complete', 'error', 'cancelled', 'resolved_manually'] }).catch(async (error) => {
           throw new Error(await describeTask(error.message));
         });
         if (task.status !== 'complete') assert.fail(await describeTask(`task ${uuid} ended ${task.status}`));
@@ -89,7 +133,9 @@ describe('database outage', { timeout: 300_000 }, () => {
       console.log(`database outage (${runtimeName}): all ${created.length} tasks created complete`);
     } finally {
       creating = false;
+      watching = false;
       await creator;
+      await watcher;
       await worker.stop();
     }
   });

@@ -129,6 +129,20 @@ export class FakeRuntime {
   getFfiDispatchMetrics() {
     return { pendingCount: this.queue.length, inFlightCount: 0, completedCount: this.completions.length, failedCount: 0, timedOutCount: 0, starvationDetected: false, starvingEventCount: 0 };
   }
+  subscribeStepCancellations(callback) {
+    this.record('subscribeStepCancellations');
+    const sub = { closed: false, close: () => (sub.closed = true), callback };
+    this.cancellationSubscription = sub;
+    return sub;
+  }
+  /** The native side released `event` because its task was cancelled. */
+  cancel(event, reason = 'the task was cancelled') {
+    const sub = this.cancellationSubscription;
+    if (!sub || sub.closed) return false;
+    if (this.subscription) this.subscription.inFlight--;
+    sub.callback({ eventId: event.eventId, stepUuid: event.stepUuid, taskUuid: event.taskUuid, reason });
+    return true;
+  }
   subscribeDomainEvents(callback, options) {
     this.record('subscribeDomainEvents', options);
     const sub = { closed: false, delivered: 0, dropped: 0, close: () => (sub.closed = true), callback, options };

@@ -13,7 +13,7 @@ const quiet = () => new TaskerEventEmitter({ onDropped: () => {}, onListenerErro
 test('event names are the documented strings', () => {
   assert.deepEqual(Object.values(EventNames).sort(), [
     'handler.error', 'handler.registered', 'poller.error', 'poller.metrics',
-    'step.completion.sent', 'step.execution.received', 'worker.started', 'worker.stopped', 'worker.stopping',
+    'step.cancelled', 'step.completion.sent', 'step.execution.received', 'worker.started', 'worker.stopped', 'worker.stopping',
   ]);
 });
 

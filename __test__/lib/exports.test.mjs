@@ -11,7 +11,7 @@ const cjs = createRequire(import.meta.url)('../../dist/index.js');
 const REQUIRED = [
   'detectRuntime', 'isRuntimeSupported', 'assertSupportedRuntime', 'getTaskerRuntime', 'resetTaskerRuntime',
   'FfiError', 'FfiLibraryError', 'FfiCallError', 'TaskerEventEmitter', 'EventNames', 'EventPoller', 'Worker',
-  'PushDelivery', 'RetryableError', 'PermanentError', 'storedResult', 'success', 'decision', 'batches', 'checkpoint',
+  'PushDelivery', 'RetryableError', 'PermanentError', 'StepCancelledError', 'storedResult', 'success', 'decision', 'batches', 'checkpoint',
 ];
 
 test('ESM and CommonJS expose the same API', () => {

@@ -8,7 +8,7 @@ import { FakeRuntime, makeEvent } from '../helpers/fake-runtime.mjs';
 import { fakeWorker, resultOf, tick, waitFor } from '../helpers/fake-worker.mjs';
 import { pkg } from '../helpers/package.mjs';
 
-const { Worker, RetryableError, PermanentError, success, decision, noBranches, batches, noBatches, checkpoint, EventNames } = pkg;
+const { Worker, RetryableError, PermanentError, StepCancelledError, success, decision, noBranches, batches, noBatches, checkpoint, EventNames } = pkg;
 const config = { databaseUrl: 'postgresql://u:p@127.0.0.1:1/d', templatePath: '/tmp' };
 const setup = (options = {}) => fakeWorker(config, options);
 
@@ -60,6 +60,44 @@ describe('Worker', () => {
     seen.logger.info('hello', { extra: 1 });
     assert.deepEqual(runtime.logs.at(-1), ['info', 'hello', { task_uuid: event.taskUuid, step_uuid: event.stepUuid, step: event.workflowStep.name, extra: 1 }]);
     await worker.stop();
+  });
+
+  test('a cancelled step: its signal aborts with StepCancelledError, no result is sent, step.cancelled is emitted', async () => {
+    for (const delivery of ['poll', 'push']) {
+      const { runtime, worker } = setup({ delivery });
+      const seen = [];
+      worker.events.on(EventNames.STEP_CANCELLED, (p) => seen.push(p));
+      let signal;
+      let finished = false;
+      worker.register('slow', async (ctx) => {
+        signal = ctx.signal;
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+        finished = true;
+        return { late: true };
+      });
+      worker.register('quick', () => 1);
+      await worker.start();
+      const [slow, quick] = [makeEvent({ callable: 'slow' }), makeEvent({ callable: 'quick' })];
+      if (delivery === 'poll') runtime.queue.push(slow);
+      else runtime.push(slow);
+      await waitFor(() => signal !== undefined);
+      assert.equal(worker.inFlight, 1);
+      assert.ok(runtime.cancel(slow));
+      await waitFor(() => finished);
+      assert.ok(signal.reason instanceof StepCancelledError, String(signal.reason));
+      assert.equal(signal.reason.code, 'STEP_CANCELLED');
+      assert.equal(signal.reason.message, 'the task was cancelled');
+      assert.equal(worker.inFlight, 0, `${delivery}: the slot is free`);
+      assert.deepEqual(seen.map((p) => [p.eventId, p.stepUuid, p.callable, p.reason]), [[slow.eventId, slow.stepUuid, 'slow', 'the task was cancelled']]);
+      if (delivery === 'poll') runtime.queue.push(quick);
+      else runtime.push(quick);
+      await waitFor(() => runtime.completions.length === 1);
+      assert.equal(resultOf(runtime, slow), undefined, `${delivery}: nothing was sent for the cancelled step`);
+      assert.equal(resultOf(runtime, quick).result, 1);
+      assert.equal(runtime.cancel(quick), true);
+      await worker.stop();
+      assert.equal(runtime.cancellationSubscription.closed, true, 'closed at stop');
+    }
   });
 
   test('helpers: success with metadata, decision, checkpoint', async () => {

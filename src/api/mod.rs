@@ -5,5 +5,6 @@ mod args;
 pub mod handle;
 
 pub use args::arg;
+pub mod cancellations;
 pub mod events;
 pub mod lifecycle;

@@ -45,6 +45,10 @@ pub struct WorkerConfig {
     pub web_bind_address: Option<String>,
     /// Maximum database connections of the worker's pool (default: tasker's).
     pub database_max_connections: Option<u32>,
+    /// How long a database operation waits for a connection before it fails,
+    /// 1..=300 s (default: tasker's, 30). During an outage longer than this,
+    /// results in transit are lost; crash recovery retries their steps.
+    pub database_acquire_timeout_seconds: Option<u32>,
     /// Dispatch channel tuning.
     pub dispatch: Option<DispatchTuning>,
     /// Most steps this worker holds claimed at once (running in a handler or

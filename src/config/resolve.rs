@@ -261,6 +261,7 @@ mod tests {
             (WorkerConfig { web_bind_address: Some("localhost".into()), ..base() }, "webBindAddress"),
             (WorkerConfig { config_path: Some("/no/such.toml".into()), ..base() }, "configPath"),
             (WorkerConfig { database_max_connections: Some(0), ..base() }, "databaseMaxConnections"),
+            (WorkerConfig { database_acquire_timeout_seconds: Some(0), ..base() }, "databaseAcquireTimeoutSeconds"),
             (
                 WorkerConfig {
                     dispatch: Some(DispatchTuning { completion_timeout_ms: Some(5), ..Default::default() }),

@@ -65,6 +65,10 @@ pub(super) fn apply_overrides(
         tasker.common.database.pool.min_connections =
             tasker.common.database.pool.min_connections.min(max);
     }
+    if let Some(seconds) = config.database_acquire_timeout_seconds {
+        check_range("databaseAcquireTimeoutSeconds", seconds, 1, 300)?;
+        tasker.common.database.pool.acquire_timeout_seconds = seconds;
+    }
     let worker = tasker.worker.get_or_insert_with(TaskerWorkerConfig::default);
     worker.worker_id = worker_id.to_string();
     // The gRPC API is not part of this package's surface; never bind it implicitly.

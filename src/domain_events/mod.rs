@@ -23,7 +23,9 @@ use napi_derive::napi;
 use serde::Serialize;
 use serde_json::Value;
 use tasker_shared::events::domain_events::DomainEvent;
-use tasker_worker::worker::InProcessEventBus;
+use tasker_shared::messaging::StepExecutionResult;
+use tasker_shared::types::base::TaskSequenceStep;
+use tasker_worker::worker::{InProcessEventBus, PostHandlerCallback};
 use tokio::sync::{broadcast, watch, RwLock};
 
 use crate::api::arg;
@@ -292,6 +294,25 @@ fn note_dropped(state: &Subscription, count: u64, dropping: &mut bool, why: &str
 
 /// The worker's in-process event bus, taken at bootstrap.
 pub type EventBus = Arc<RwLock<InProcessEventBus>>;
+
+/// tasker-worker's post-handler callback (it publishes the step's domain
+/// events), except for the refused result a step cancelled while its
+/// handler ran leaves behind (src/cancelled.rs): its task no longer runs, so
+/// no event fires for it.
+pub struct SkipCancelled(pub Arc<dyn PostHandlerCallback>);
+
+#[async_trait::async_trait]
+impl PostHandlerCallback for SkipCancelled {
+    async fn on_handler_complete(&self, step: &TaskSequenceStep, result: &StepExecutionResult, worker_id: &str) {
+        if !crate::cancelled::contains(&result.step_uuid) {
+            self.0.on_handler_complete(step, result, worker_id).await;
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,15 @@ use super::{RecoveryConfig, LOCK_CLASS, SWEEP_LOCK};
 use crate::db_health::DbHealth;
 use crate::dispatch::Dispatch;
 
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+/// While the database is away, how often the lease tries to reconnect: the
+/// first sweep after it answers finds results lost in the outage.
+const RECONNECT_EVERY: Duration = Duration::from_millis(500);
+
+/// How often the heartbeat is renewed: a quarter of `staleAfterMs` (a live
+/// worker's heartbeat is then never near stale), within 250 ms..10 s.
+pub fn heartbeat_every(stale_after: Duration) -> Duration {
+    (stale_after / 4).clamp(Duration::from_millis(250), Duration::from_secs(10))
+}
 
 /// The lease, taken before tasker-worker may claim anything.
 pub struct Lease {
@@ -111,12 +119,16 @@ async fn run(lease: Lease, context: Arc<SystemContext>, dispatch: Arc<Dispatch>,
     let mut session = Some(conn);
     let mut connected_at = Instant::now();
     let mut next_sweep = Instant::now();
-    let mut ticks = tokio::time::interval(HEARTBEAT_EVERY);
+    let beat_every = heartbeat_every(config.settings.stale_after);
+    let mut next_beat = Instant::now();
     let sweeper = Sweeper { context, dispatch: Arc::downgrade(&dispatch), me: config.incarnation, stale: config.settings.stale_after };
     drop(dispatch);
     loop {
+        // Wakes for the next heartbeat or sweep, whichever is first; while
+        // disconnected, every RECONNECT_EVERY.
+        let wake = if session.is_none() { Instant::now() + RECONNECT_EVERY } else { next_beat.min(next_sweep) };
         tokio::select! {
-            _ = ticks.tick() => {}
+            _ = tokio::time::sleep_until(wake.into()) => {}
             _ = stopped.changed() => break,
         }
         if session.is_none() {
@@ -124,6 +136,9 @@ async fn run(lease: Lease, context: Arc<SystemContext>, dispatch: Arc<Dispatch>,
                 Ok(conn) => {
                     session = Some(conn);
                     connected_at = Instant::now();
+                    // Back after an outage: look for results it lost at once.
+                    next_sweep = Instant::now();
+                    next_beat = Instant::now();
                 }
                 Err(e) => {
                     health.failed("renewing the worker's lease", &e);
@@ -132,12 +147,15 @@ async fn run(lease: Lease, context: Arc<SystemContext>, dispatch: Arc<Dispatch>,
             }
         }
         let Some(conn) = session.as_mut() else { continue };
-        if let Err(e) = boxed(beat(conn, &config, key)).await {
-            health.failed("renewing the worker's lease", &e);
-            session = None;
-            continue;
+        if Instant::now() >= next_beat {
+            next_beat = Instant::now() + beat_every;
+            if let Err(e) = boxed(beat(conn, &config, key)).await {
+                health.failed("renewing the worker's lease", &e);
+                session = None;
+                continue;
+            }
+            health.ok();
         }
-        health.ok();
         if Instant::now() >= next_sweep {
             next_sweep = Instant::now() + config.settings.sweep_interval;
             let judge_others = connected_at.elapsed() >= config.settings.stale_after;
@@ -186,4 +204,16 @@ async fn beat(conn: &mut PgConnection, config: &RecoveryConfig, key: i32) -> Res
         claim_lease(conn, config, key).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heartbeat_follows_stale_after() {
+        assert_eq!(heartbeat_every(Duration::from_secs(15)), Duration::from_millis(3750));
+        assert_eq!(heartbeat_every(Duration::from_millis(200)), Duration::from_millis(250));
+        assert_eq!(heartbeat_every(Duration::from_secs(600)), Duration::from_secs(10));
+    }
 }

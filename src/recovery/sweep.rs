@@ -4,7 +4,10 @@
 //!    claimed steps are failed as retryable, then its lease is removed;
 //! 2. ownerless claims (their lease already gone) older than `stale`: the same;
 //! 3. this worker's own claims whose result never got stored (a database
-//!    outage when the result was sent): failed as retryable, so they run again;
+//!    outage when the result was sent): failed as retryable, so they run
+//!    again, OWN_RESULT_GRACE after this worker handed the result over (it
+//!    knows when its results left; the longer RESULT_GRACE is for results it
+//!    has no record of);
 //! 4. stored results the orchestration was never told about (its queue
 //!    message lost, e.g. while the messaging circuit breaker was open, or the
 //!    process died between tasker's writes): the step's `results` is
@@ -25,11 +28,16 @@ use tasker_worker::worker::services::FFICompletionService;
 use uuid::Uuid;
 
 use super::{seconds, LOCK_CLASS, SWEEP_LOCK};
-use crate::dispatch::Dispatch;
+use crate::dispatch::{Dispatch, Whereabouts, SETTLED_MEMORY};
 
 /// A result older than this that is still not stored is lost; an
 /// orchestration this late with a stored result missed its message.
 pub(crate) const RESULT_GRACE: Duration = Duration::from_secs(60);
+/// A result this worker handed to tasker-worker is stored within
+/// milliseconds when the database answers; still not stored this long after
+/// it left (and nothing queued), it was lost.
+pub(crate) const OWN_RESULT_GRACE: Duration = Duration::from_secs(3);
+const _: () = assert!(SETTLED_MEMORY.as_secs() >= RESULT_GRACE.as_secs());
 const BATCH: i64 = 500;
 
 pub struct Sweeper {
@@ -146,16 +154,20 @@ async fn own_lost_results(conn: &mut PgConnection, s: &Sweeper) -> Result<(), sq
     if dispatch.results_queued() {
         return Ok(()); // results still on their way to the database
     }
-    let steps: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT workflow_step_uuid FROM tasker_worker_js.claims \
+    let steps: Vec<(Uuid, f64)> = sqlx::query_as(
+        "SELECT workflow_step_uuid, extract(epoch FROM now() - changed_at)::float8 FROM tasker_worker_js.claims \
          WHERE incarnation = $1 AND state = 'claimed' AND changed_at < now() - make_interval(secs => $2) LIMIT $3",
     )
     .bind(s.me)
-    .bind(seconds(RESULT_GRACE))
+    .bind(seconds(OWN_RESULT_GRACE))
     .bind(BATCH)
     .fetch_all(&mut *conn)
     .await?;
-    let lost: Vec<Uuid> = steps.into_iter().filter(|step| !dispatch.accounts_for(*step, RESULT_GRACE)).collect();
+    let lost: Vec<Uuid> = steps
+        .into_iter()
+        .filter(|(step, claimed_s)| is_lost(dispatch.whereabouts(*step), Duration::from_secs_f64(claimed_s.max(0.0))))
+        .map(|(step, _)| step)
+        .collect();
     drop(dispatch);
     if !lost.is_empty() {
         let reason = "this step's result could not be stored (the database was unavailable when the handler finished); failed as retryable so it runs again";
@@ -163,6 +175,16 @@ async fn own_lost_results(conn: &mut PgConnection, s: &Sweeper) -> Result<(), sq
         tracing::warn!(target: "tasker_worker_js", recovered, "steps whose result was lost in a database outage are retried");
     }
     Ok(())
+}
+
+/// Whether a claim of this worker, still not stored `claimed_for` after the
+/// claim, has lost its result.
+fn is_lost(whereabouts: Whereabouts, claimed_for: Duration) -> bool {
+    match whereabouts {
+        Whereabouts::OnItsWay => false,
+        Whereabouts::ResultSent(ago) => ago > OWN_RESULT_GRACE,
+        Whereabouts::Unknown => claimed_for > RESULT_GRACE,
+    }
 }
 
 async fn unannounced_results(conn: &mut PgConnection, s: &Sweeper) -> Result<(), sqlx::Error> {
@@ -254,4 +276,19 @@ async fn fail_all(s: &Sweeper, steps: &[Uuid], owner: Uuid, reason: &str) -> usi
         }
     }
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_own_result_is_lost_soon_after_it_left_an_unknown_one_after_the_grace() {
+        let s = Duration::from_secs;
+        assert!(!is_lost(Whereabouts::OnItsWay, s(600)), "a step in a handler is never lost");
+        assert!(!is_lost(Whereabouts::ResultSent(s(1)), s(30)), "just sent: tasker may be storing it");
+        assert!(is_lost(Whereabouts::ResultSent(s(4)), s(5)), "sent 4 s ago and not stored: lost");
+        assert!(!is_lost(Whereabouts::Unknown, s(30)));
+        assert!(is_lost(Whereabouts::Unknown, s(61)));
+    }
 }

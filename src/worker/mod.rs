@@ -21,6 +21,7 @@ use tasker_worker::WorkerSystemHandle;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
+use crate::cancellation::CancelWatch;
 use crate::claiming::Reader;
 use crate::config::{self, WorkerConfig};
 use crate::db_health::DbHealth;
@@ -46,6 +47,7 @@ pub struct RunningWorker {
     push: Mutex<Option<Arc<PushState>>>,
     reader: tokio::sync::Mutex<Option<Reader>>,
     recovery: tokio::sync::Mutex<Option<Recovery>>,
+    cancel_watch: tokio::sync::Mutex<Option<CancelWatch>>,
     /// Ends the dispatch channel's monitor task.
     monitor: watch::Sender<bool>,
     pub health: Arc<DbHealth>,
@@ -185,6 +187,7 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
         health.clone(),
     );
     let recovery = lease.map(|lease| lease.start(&handle, started.context, started.dispatch.clone(), health.clone()));
+    let cancel_watch = CancelWatch::start(&handle, start::session_url(&resolved, "cancel"), started.dispatch.clone());
 
     let handle_id = uuid::Uuid::new_v4().to_string();
     let worker = Arc::new(RunningWorker {
@@ -199,6 +202,7 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
         push: Mutex::new(None),
         reader: tokio::sync::Mutex::new(Some(reader)),
         recovery: tokio::sync::Mutex::new(recovery),
+        cancel_watch: tokio::sync::Mutex::new(Some(cancel_watch)),
         monitor,
         health,
         graceful: AtomicBool::new(false),
@@ -264,6 +268,9 @@ fn shutdown(worker: Arc<RunningWorker>) -> u32 {
     let handed_back = worker.handle.block_on(async {
         stop_claiming(&worker).await;
         let _ = worker.monitor.send(true);
+        if let Some(watch) = worker.cancel_watch.lock().await.take() {
+            watch.stop(Duration::from_secs(2)).await;
+        }
         let dispatch = lock(&worker.dispatch).take();
         let mut handed_back = 0;
         if let Some(dispatch) = dispatch {

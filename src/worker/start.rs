@@ -17,6 +17,7 @@ use crate::claiming::ReaderConfig;
 use crate::config::{with_application_name, ResolvedConfig};
 use crate::dispatch::{channel_length, Dispatch};
 use crate::domain_events::publisher::JsPublisher;
+use crate::domain_events::SkipCancelled;
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
 use crate::recovery::{self, Lease, RecoveryConfig};
 
@@ -164,7 +165,8 @@ pub async fn start_system(resolved: &ResolvedConfig, publishers: &[String]) -> B
         for name in publishers {
             registry.register(JsPublisher::new(name.clone(), core.domain_event_publisher(), Some(router.clone())));
         }
-        let callback = Arc::new(DomainEventCallback::new(Arc::new(tokio::sync::RwLock::new(registry))));
+        let events = Arc::new(DomainEventCallback::new(Arc::new(tokio::sync::RwLock::new(registry))));
+        let callback = Arc::new(SkipCancelled(events));
         (callback, core.context.clone(), core.command_sender().clone(), core.in_process_event_bus())
     };
     let namespaces = system.supported_namespaces().await;

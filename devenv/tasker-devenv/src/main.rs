@@ -89,6 +89,11 @@ fn orchestration_config(args: &Args) -> TaskerConfig {
     // Long-polling queue readers hold connections for seconds: with tasker's
     // default of 10, a burst of task requests waits out the pool.
     common.database.pool.max_connections = 40;
+    // After a database restart, work that waited for a connection resumes
+    // within a second (sqlx's reconnect backoff is a fifth of this, 6 s at
+    // tasker's 30 s default), and a breaker that opened stays open 1 s.
+    common.database.pool.acquire_timeout_seconds = 5;
+    common.circuit_breakers.default_config.timeout_seconds = 1;
     // Retries in tests should not wait long.
     common.backoff.default_backoff_seconds = vec![1, 1, 2];
     common.backoff.max_backoff_seconds = 2;
@@ -120,6 +125,21 @@ fn orchestration_config(args: &Args) -> TaskerConfig {
     orchestration.event_systems.task_readiness.timing.fallback_polling_interval_seconds = 1;
     TaskerConfig { common, orchestration: Some(orchestration), worker: None }
 }
+
+/// A local environment's `pgmq.read_with_poll` that answers at once.
+///
+/// tasker-orchestration 0.1.8 LISTENs for new results on one session that it
+/// never reopens once PostgreSQL restarts; from then on its fallback poller
+/// alone reads the three orchestration queues, one after the other, each
+/// with `read_with_poll`, which waits 5 s on an empty queue: a result waited
+/// up to ~20 s after a restart. Reading without waiting (the poller itself
+/// runs every second here) brings that under a second. It replaces a
+/// function of the pgmq extension, so it is for development databases only.
+const READ_WITHOUT_WAITING: &str = "CREATE OR REPLACE FUNCTION pgmq.read_with_poll(\
+    queue_name TEXT, vt INTEGER, qty INTEGER, max_poll_seconds INTEGER DEFAULT 5, \
+    poll_interval_ms INTEGER DEFAULT 100, conditional JSONB DEFAULT '{}') \
+    RETURNS SETOF pgmq.message_record LANGUAGE sql \
+    AS $$ SELECT * FROM pgmq.read(queue_name, vt, qty, conditional) $$";
 
 /// Splits `postgresql://user:password@host:port/database` into its role, password and database.
 fn role_of(url: &str) -> Result<(String, String, String)> {
@@ -171,6 +191,7 @@ async fn setup_db(args: &Args) -> Result<()> {
         "creating the pgmq extension (are pgmq.control and its SQL script in the server's share/extension folder?)",
     )?;
     tasker_shared::database::migrator::MIGRATOR.run(&pool).await.context("running tasker's migrations")?;
+    sqlx::raw_sql(READ_WITHOUT_WAITING).execute(&pool).await.context("making pgmq.read_with_poll answer at once")?;
     pool.close().await;
     println!("DATABASE READY");
     Ok(())
