@@ -33,6 +33,36 @@ export class DevTaskerClient extends TaskerClient {
     }
   }
 
+  /**
+   * Cancels every task of `namespaces` that has not finished (tests and
+   * benchmarks leave some blocked or waiting for a retry; in a long-lived
+   * environment the orchestration would move them to the dead-letter queue
+   * once stale). Returns how many were cancelled.
+   */
+  async cancelUnfinished(namespaces) {
+    let cancelled = 0;
+    for (const namespace of namespaces) {
+      for (let round = 0; round < 50; round++) {
+        const { tasks } = await this.listTasks({ namespace, status: 'pending', perPage: 100, page: 1 });
+        const open = tasks.filter((t) => !['complete', 'cancelled', 'error', 'resolved_manually'].includes(t.status));
+        if (open.length === 0) break;
+        let progress = false;
+        for (const task of open) {
+          try {
+            await this.cancelTask(task.taskUuid);
+            cancelled++;
+            progress = true;
+          } catch (e) {
+            // Finished meanwhile (tasker refuses to cancel it): nothing to do.
+            if (!['VALIDATION', 'CONFLICT', 'NOT_FOUND'].includes(e?.code)) throw e;
+          }
+        }
+        if (!progress) break;
+      }
+    }
+    return cancelled;
+  }
+
   /** The task of `request`'s template with its context, among the namespace's latest. */
   async findTask({ name, namespace, context = {} }) {
     const wanted = canonical(context);

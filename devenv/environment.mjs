@@ -13,6 +13,9 @@ import { removeDir } from './processes.mjs';
 
 export const TEMPLATES_DIR = new URL('./templates/', import.meta.url);
 
+/** Namespaces `prepareTemplates` made in this process: what a test run leaves tasks in. */
+export const preparedNamespaces = new Set();
+
 /**
  * Copies the task templates into a fresh folder with their namespace set to
  * `namespace`, so each suite (and each runtime) has queues of its own.
@@ -24,6 +27,7 @@ export function prepareTemplates(namespace, source = TEMPLATES_DIR, { only } = {
   for (const name of only ?? []) {
     if (!files.includes(`${name}.yaml`)) throw new Error(`no template file ${name}.yaml in ${source}`);
   }
+  preparedNamespaces.add(namespace);
   const dir = mkdtempSync(join(tmpdir(), 'tasker-env-templates-'));
   for (const name of files) {
     if (only && !only.includes(name.slice(0, -'.yaml'.length))) continue;

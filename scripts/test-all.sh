@@ -64,9 +64,25 @@ deno_rc=0
 NO_COLOR=1 node_modules/.bin/deno test -A --no-check "${files[@]}" 2>&1 | tee "$work/deno.out" || deno_rc=$?
 deno_summary=$(grep -E '^(ok|FAILED) \| ' "$work/deno.out" | tail -1)
 
+# The shared environment must hold no unfinished task once the suites are
+# done: each file cancels what it left in its namespaces (no worker serves
+# them any more; a long-lived environment would dead-letter them).
+leftovers=$(node -e '
+  import("./devenv/orchestration.mjs").then(async ({ query }) => {
+    const rows = await query(process.env.TASKER_TEST_DATABASE_URL, "SELECT t.name AS ns, count(*)::int AS n FROM tasker.tasks k JOIN tasker.task_transitions tt ON tt.task_uuid = k.task_uuid AND tt.most_recent JOIN tasker.named_tasks nt ON nt.named_task_uuid = k.named_task_uuid JOIN tasker.task_namespaces t ON t.task_namespace_uuid = nt.task_namespace_uuid WHERE tt.to_state NOT IN ($$complete$$, $$cancelled$$, $$error$$, $$resolved_manually$$) GROUP BY 1");
+    console.log(rows.map((r) => `${r.ns}: ${r.n}`).join(", "));
+  });
+')
+leftover_rc=0
+if [ -n "$leftovers" ]; then
+  echo "unfinished tasks left in the shared environment (cancel them in the test that made them): $leftovers" >&2
+  leftover_rc=1
+fi
+
 echo
 echo "== summary"
 echo "node: $node_summary(exit $node_rc)"
 echo "bun: $bun_summary(exit $bun_rc)"
 echo "deno: $deno_summary (exit $deno_rc)"
-[ "$node_rc" = 0 ] && [ "$bun_rc" = 0 ] && [ "$deno_rc" = 0 ]
+echo "unfinished tasks left: ${leftovers:-none}"
+[ "$node_rc" = 0 ] && [ "$bun_rc" = 0 ] && [ "$deno_rc" = 0 ] && [ "$leftover_rc" = 0 ]

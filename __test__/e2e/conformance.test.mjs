@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { conformanceHandlers } from '../conformance/handlers/index.mjs';
-import { runtimeName, stepsByName, useEnvironment } from '../helpers/environment.mjs';
+import { runtimeName, stepsByName, trackNamespaces, useEnvironment } from '../helpers/environment.mjs';
 import { pkg } from '../helpers/package.mjs';
 
 const { Worker, EventNames, getTaskerRuntime } = pkg;
@@ -75,6 +75,7 @@ const failureOf = (step) => ({ message: step.results?.error?.message, retryable:
 describe(`tasker-core's TypeScript e2e templates on ${runtimeName}`, { timeout: 300_000 }, () => {
   before(async () => {
     env = await useEnvironment();
+    trackNamespaces(...NAMESPACES);
     templateDir = mkdtempSync(join(tmpdir(), 'tasker-conformance-'));
     for (const file of readdirSync(TEMPLATES).filter((f) => f.endsWith('.yaml'))) copyFileSync(join(TEMPLATES, file), join(templateDir, file));
     worker = new Worker({

@@ -3,7 +3,7 @@
 // of its own when the file runs alone. release() stops only what it started.
 import { DevTaskerClient } from '../../devenv/client.mjs';
 export { stepsByName } from '../../devenv/client.mjs';
-import { prepareTemplates, startEnvironment, uniqueNamespace } from '../../devenv/environment.mjs';
+import { preparedNamespaces, prepareTemplates, startEnvironment, uniqueNamespace } from '../../devenv/environment.mjs';
 import { runtimeName } from './runtime.mjs';
 
 export { runtimeName };
@@ -12,10 +12,23 @@ export async function useEnvironment() {
   const databaseUrl = process.env.TASKER_TEST_DATABASE_URL;
   const orchestrationUrl = process.env.TASKER_TEST_ORCHESTRATION_URL;
   if (databaseUrl && orchestrationUrl) {
-    return { databaseUrl, orchestrationUrl, client: new DevTaskerClient({ baseUrl: orchestrationUrl }), release: async () => {} };
+    const client = new DevTaskerClient({ baseUrl: orchestrationUrl });
+    // The shared environment lives on: leave no unfinished task behind in
+    // the namespaces this file made (no worker serves them once it ends).
+    const release = async () => {
+      await client.cancelUnfinished([...preparedNamespaces, ...extraNamespaces]).catch((e) => process.stderr.write(`[env] cleanup: ${e.message}\n`));
+    };
+    return { databaseUrl, orchestrationUrl, client, release };
   }
   const env = await startEnvironment({ log: (m) => process.stderr.write(`[env] ${m}\n`) });
   return { ...env, release: env.stop };
+}
+
+const extraNamespaces = new Set();
+
+/** Namespaces of fixed templates a test serves, cleaned up by release() like suiteTemplates' own. */
+export function trackNamespaces(...namespaces) {
+  for (const namespace of namespaces) extraNamespaces.add(namespace);
 }
 
 /**
