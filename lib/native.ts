@@ -38,18 +38,23 @@ export function platformTriple(platform: string = process.platform, arch: string
   return `${platform}-${arch}`;
 }
 
+/** The platforms with a prebuilt package (npm/<platform>/); the README's platform table. */
+const PREBUILT = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64'];
+
 export interface LoadOptions {
   /** Path of a `.node` file to load instead of the usual places. */
   modulePath?: string;
 }
 
-/** Where the loader looks, in order. */
-export function candidates(options: LoadOptions = {}): string[] {
-  const triple = platformTriple();
+/**
+ * Where the loader looks, in order, on the platform `triple` (this machine's
+ * unless a test names another): the platform package only where one exists.
+ */
+export function candidates(options: LoadOptions = {}, triple = platformTriple()): string[] {
   const explicit = explicitPath(options);
   if (explicit) return [explicit];
-  const packageRoot = join(__dirname, '..');
-  return [join(packageRoot, `${BINARY_NAME}.${triple}.node`), `${PACKAGE_NAME}-${triple}`];
+  const local = join(__dirname, '..', `${BINARY_NAME}.${triple}.node`);
+  return PREBUILT.includes(triple) ? [local, `${PACKAGE_NAME}-${triple}`] : [local];
 }
 
 function explicitPath(options: LoadOptions): string | undefined {
@@ -64,8 +69,8 @@ function isPermissionDenied(error: unknown): boolean {
   return error instanceof Error && (error.name === 'NotCapable' || /run again with the --allow-\w+ flag/.test(error.message));
 }
 
-export function loadNative(options: LoadOptions = {}): NativeBinding {
-  const triple = platformTriple();
+/** Loads the addon; `triple` is for tests of another platform's choices. */
+export function loadNative(options: LoadOptions = {}, triple = platformTriple()): NativeBinding {
   const attempts: string[] = [];
   let denied = false;
   const failed = (what: string, error: unknown) => {
@@ -76,7 +81,7 @@ export function loadNative(options: LoadOptions = {}): NativeBinding {
   let places: string[] = [];
   try {
     explicit = explicitPath(options);
-    places = candidates(options);
+    places = candidates(options, triple);
   } catch (error) {
     if (!isPermissionDenied(error)) throw error;
     failed('TASKER_FFI_MODULE_PATH', error);
@@ -96,9 +101,11 @@ export function loadNative(options: LoadOptions = {}): NativeBinding {
     ? `give Deno the permissions the worker needs: ${DENO_PERMISSIONS} (the README's runtime table explains each)`
     : explicit
       ? 'check that the path points at a tasker-worker .node file built for this platform'
-      : `install the optional dependency ${PACKAGE_NAME}-${triple} (reinstall without --no-optional / --omit=optional), ` +
-        `build locally with \`npm run build:native\`, or set TASKER_FFI_MODULE_PATH; ` +
-        `if ${triple} is not among the supported platforms, see the README's platform table`;
+      : !PREBUILT.includes(triple)
+        ? `${triple} is not a supported platform: there is no ${PACKAGE_NAME}-${triple} package (prebuilt for ${PREBUILT.join(', ')}; ` +
+          `${triple.startsWith('win32-') ? 'on Windows, run it under WSL 2 as linux-x64-gnu' : 'see the README\'s platform table'})`
+        : `install the optional dependency ${PACKAGE_NAME}-${triple} (reinstall without --no-optional / --omit=optional), ` +
+          `build locally with \`npm run build:native\`, or set TASKER_FFI_MODULE_PATH`;
   throw new FfiLibraryError(
     `the tasker-worker native module could not be loaded for ${triple}. Tried:\n  ${attempts.join('\n  ')}\nTo fix: ${fix}`,
     attempts,
