@@ -1,15 +1,13 @@
-// The whole local environment in one call: PostgreSQL with pgmq and tasker's
-// schema, and the orchestration server. Everything it starts, stop() stops;
-// Ctrl-C and SIGTERM stop it too, and a sentinel cleans up after a kill.
+// The local environment of this repository's tests, benchmarks and demo:
+// the package's own local tasker (lib/dev/, as `tasker-worker dev` runs it),
+// and the task templates the suites serve, each under a namespace of its own.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { removeDir, startLocalTasker } from '../dist/dev/index.mjs';
 import { DevTaskerClient } from './client.mjs';
-import { setupDatabase, startOrchestration } from './orchestration.mjs';
-import { startPostgres } from './postgres.mjs';
-import { removeDir } from './processes.mjs';
 
 export const TEMPLATES_DIR = new URL('./templates/', import.meta.url);
 
@@ -43,54 +41,34 @@ export function uniqueNamespace(prefix) {
 }
 
 /**
- * Starts PostgreSQL (and, unless `orchestration: false`, the orchestration
- * server). Resolves to { databaseUrl, adminUrl, orchestrationUrl, client,
- * stopDatabase, startDatabase, stop }.
+ * A throwaway local tasker (the package's startLocalTasker, lib/dev/) for a
+ * test suite, a benchmark or the demo: Ctrl-C and SIGTERM stop it, and its
+ * client retries tasker's first-task race (client.mjs). Resolves to
+ * { databaseUrl, adminUrl, orchestrationUrl, grpcUrl, client,
+ * stopDatabase, startDatabase, orchestrationLogs, stop }.
  */
 export async function startEnvironment({ orchestration = true, log = () => {}, logLevel = 'warn', grpc = false, apiKeys = [] } = {}) {
-  const started = [];
-  const stop = async () => {
-    while (started.length) await started.pop()();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
   const onSignal = (signal) => {
     stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let local;
+  const stop = async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await local?.stop();
+  };
   try {
-    const pg = await startPostgres({ log });
-    started.push(pg.stop);
-    const password = randomBytes(12).toString('hex');
-    const databaseUrl = `postgresql://tasker:${password}@127.0.0.1:${pg.port}/tasker`;
-    await setupDatabase(pg.adminUrl, databaseUrl);
-    log('database ready: pgmq installed, tasker migrations applied');
-    let orchestrationUrl;
-    let grpcUrl;
-    let orchestrationLogs = () => '';
-    if (orchestration) {
-      const orch = await startOrchestration(databaseUrl, { log, logLevel, grpc, apiKeys });
-      started.push(orch.stop);
-      orchestrationUrl = orch.url;
-      grpcUrl = orch.grpcUrl;
-      orchestrationLogs = orch.logs;
-    }
-    return {
-      databaseUrl,
-      adminUrl: pg.adminUrl,
-      // Stop and start the database server (same port and data): outage tests.
-      stopDatabase: pg.stopServer,
-      startDatabase: pg.startServer,
-      orchestrationUrl,
-      grpcUrl,
-      // With API keys required, the client carries the first one.
-      client: orchestrationUrl ? new DevTaskerClient({ baseUrl: orchestrationUrl, apiKey: apiKeys[0]?.key }) : undefined,
-      orchestrationLogs,
-      stop,
-    };
+    local = await startLocalTasker({ orchestration, log, logLevel, grpc, apiKeys });
   } catch (e) {
     await stop();
     throw e;
   }
+  return {
+    ...local,
+    // With API keys required, the client carries the first one.
+    client: local.orchestrationUrl ? new DevTaskerClient({ baseUrl: local.orchestrationUrl, apiKey: apiKeys[0]?.key }) : undefined,
+    stop,
+  };
 }

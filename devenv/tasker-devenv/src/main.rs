@@ -14,10 +14,19 @@
 //!   tasker-devenv query --database-url URL --sql 'SELECT ...'
 //!       prints each row of a query as a JSON line (tests read queues and
 //!       tables with it; no Postgres client is needed in JS).
+//!   tasker-devenv sql --database-url URL
+//!       read-only queries over stdin/stdout, one JSON line each (src/sql.rs):
+//!       what the `tasker-worker dev` page shows.
+//!   tasker-devenv install-pgmq --extension-dir DIR
+//!       writes the pgmq extension (embedded at build time) into a
+//!       PostgreSQL installation's extension folder.
 //!
 //! `orchestration` prints `READY <bind>` on stdout once the web API answers,
 //! and stops on SIGTERM, SIGINT or when its standard input closes (so it never
 //! outlives the process that started it).
+
+mod pgmq;
+mod sql;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,11 +47,12 @@ struct Args {
     grpc_bind: Option<String>,
     api_keys: Vec<(String, Vec<String>)>,
     sql: String,
+    extension_dir: String,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
-    let command = args.next().ok_or_else(|| anyhow!("usage: tasker-devenv <setup-db|orchestration> --database-url URL [--admin-url URL] [--bind IP:PORT] [--environment test]"))?;
+    let command = args.next().ok_or_else(|| anyhow!("usage: tasker-devenv <setup-db|orchestration|query|sql|install-pgmq> --database-url URL [--admin-url URL] [--bind IP:PORT] [--environment test] [--extension-dir DIR]"))?;
     let mut parsed = Args {
         command,
         admin_url: String::new(),
@@ -53,6 +63,7 @@ fn parse_args() -> Result<Args> {
         grpc_bind: None,
         api_keys: Vec::new(),
         sql: String::new(),
+        extension_dir: String::new(),
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
@@ -64,6 +75,7 @@ fn parse_args() -> Result<Args> {
             "--log-level" => parsed.log_level = value,
             "--grpc-bind" => parsed.grpc_bind = Some(value),
             "--sql" => parsed.sql = value,
+            "--extension-dir" => parsed.extension_dir = value,
             "--api-key" => {
                 let (key, permissions) = value.split_once('=').ok_or_else(|| anyhow!("--api-key wants KEY=perm,perm"))?;
                 parsed.api_keys.push((key.to_string(), permissions.split(',').map(str::to_string).collect()));
@@ -71,7 +83,7 @@ fn parse_args() -> Result<Args> {
             other => bail!("unknown option {other}"),
         }
     }
-    if parsed.database_url.is_empty() {
+    if parsed.database_url.is_empty() && parsed.command != "install-pgmq" {
         bail!("--database-url (or DATABASE_URL) is required");
     }
     parsed.bind.parse::<std::net::SocketAddr>().with_context(|| format!("--bind {} is not ip:port", parsed.bind))?;
@@ -280,7 +292,10 @@ fn main() -> Result<()> {
             "setup-db" => setup_db(&args).await,
             "orchestration" => orchestration(&args).await,
             "query" => query(&args).await,
-            other => Err(anyhow!("unknown command {other}; use setup-db or orchestration")),
+            "sql" => sql::serve(&args.database_url).await,
+            "install-pgmq" if args.extension_dir.is_empty() => Err(anyhow!("--extension-dir is required")),
+            "install-pgmq" => pgmq::install(std::path::Path::new(&args.extension_dir)),
+            other => Err(anyhow!("unknown command {other}; use setup-db, orchestration, query, sql or install-pgmq")),
         }
     });
     runtime.shutdown_timeout(Duration::from_secs(2));
@@ -303,6 +318,7 @@ mod tests {
             grpc_bind: Some("127.0.0.1:19090".into()),
             api_keys: vec![("k".into(), vec!["tasks:*".into()])],
             sql: String::new(),
+            extension_dir: String::new(),
         };
         let config = orchestration_config(&args);
         let path = std::env::temp_dir().join(format!("orch-config-test-{}.toml", std::process::id()));
