@@ -132,12 +132,15 @@ export async function main(argv: string[], env: Record<string, string | undefine
   worker.events.on(EventNames.STEP_COMPLETION_SENT, (p) =>
     log('debug', 'step done', { step: p.stepName, callable: p.callable, outcome: p.outcome, ms: Math.round(p.durationMs) }),
   );
+  // The namespaces the worker really serves (from its start), not those asked for.
+  let served: string[] = [];
+  worker.events.on(EventNames.WORKER_STARTED, ({ namespaces }) => (served = namespaces));
   try {
     const started = await worker.start();
     log('info', 'worker started', {
       workerId: started.workerId,
       pid: process.pid,
-      namespaces: options.namespaces.length > 0 ? options.namespaces.join(',') : 'all in the templates',
+      namespaces: served.join(','),
       delivery: options.delivery ?? 'push',
       concurrency: worker.concurrency,
       handlers: options.handlers.join(','),

@@ -109,6 +109,14 @@ pub fn load(dir: &str) -> BridgeResult<Vec<TemplateInfo>> {
     Ok(templates)
 }
 
+/// Every namespace the templates define, sorted.
+pub fn namespaces(templates: &[TemplateInfo]) -> Vec<String> {
+    let mut names: Vec<String> = templates.iter().map(|t| t.namespace.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Every publisher name the templates' domain events use.
 pub fn publishers(templates: &[TemplateInfo]) -> Vec<String> {
     let mut names: Vec<String> = templates.iter().flat_map(|t| t.steps.iter().flat_map(|s| s.publishers.iter().cloned())).collect();

@@ -34,6 +34,8 @@ pub use lease::{Lease, Recovery};
 pub const LOCK_CLASS: i32 = 1_953_983_091;
 /// objid of the lock that lets one worker at a time sweep ownerless claims.
 const SWEEP_LOCK: i32 = 0;
+/// objid of the lock workers take turns with to register their templates (src/worker/start.rs).
+pub const REGISTER_LOCK: i32 = -2;
 const SCHEMA_VERSION: i32 = 2;
 const SCHEMA: &str = include_str!("schema.sql");
 

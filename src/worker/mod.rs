@@ -159,7 +159,7 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
 
     let started = runtime.block_on(async {
         let lease = start::prepare_database(&resolved).await?;
-        let started = start::start_system(&resolved, &templates::publishers(&found)).await?;
+        let started = start::start_system(&resolved, &templates::namespaces(&found), &templates::publishers(&found)).await?;
         let reader = start::reader_config(&resolved, &started.namespaces);
         start::create_step_queues(&resolved, &reader).await?;
         Ok::<_, BridgeError>((lease, started, reader))
