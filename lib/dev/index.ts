@@ -13,3 +13,5 @@ export { devenvBinary, postgresHome, postgresPackage, orchestrationPlatformPacka
 export { freePort, removeDir, run, stopChild, waitForOutput, asUnprivileged, isRoot, guardAgainstAbandonment, UNPRIVILEGED } from './processes';
 export type { Abandonment } from './processes';
 export { SqlClient } from './sql';
+export { startDevServer } from './server';
+export type { DevServer, DevServerOptions } from './server';
