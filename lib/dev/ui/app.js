@@ -82,7 +82,7 @@ function renderTasks({ tasks, facets }) {
   const rows = tasks.map((t) =>
     h('tr', { 'data-task': t.taskUuid, class: t.taskUuid === state.selected ? 'selected' : '', onclick: () => select(t.taskUuid) },
       h('td', {}, h('div', { class: 'name' }, t.name), h('div', { class: 'sub mono', title: t.taskUuid }, t.taskUuid.slice(0, 8))),
-      h('td', {}, t.namespace),
+      h('td', { class: 'ns', title: t.namespace }, t.namespace),
       h('td', {}, badge(t.state)),
       h('td', { class: `mono ${t.failedSteps ? 'failed' : ''}`, title: t.failedSteps ? `${t.failedSteps} failed` : null }, `${t.doneSteps}/${t.totalSteps}`),
       h('td', { class: 'muted', title: t.createdAt }, age(t.createdAt))));
