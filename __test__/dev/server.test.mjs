@@ -135,6 +135,25 @@ describe('dev page API', () => {
     assert.deepEqual(missing, { status: 404, body: { error: 'no task 01a23a1e-0000-7000-8000-000000000000' } });
   });
 
+  test("a settled step's audit is read once; a running step's on every refresh", async () => {
+    const client = fakeClient();
+    const settled = { sql: fakeSql(), client };
+    await get(settled, `/api/tasks/${TASK}`);
+    await get(settled, `/api/tasks/${TASK}`);
+    assert.equal(client.calls.length, 1);
+    const sql = fakeSql();
+    const query = sql.query;
+    // The same step, still in progress (its last transition is the start of attempt 2).
+    sql.query = async (text, params) => {
+      const rows = await query(text, params);
+      return text.includes('WHERE ws.task_uuid') ? rows.map((r) => ({ ...r, state: 'in_progress', transitions: transitions.slice(0, 8) })) : rows;
+    };
+    const runningClient = fakeClient();
+    await get({ sql, client: runningClient }, `/api/tasks/${TASK}`);
+    await get({ sql, client: runningClient }, `/api/tasks/${TASK}`);
+    assert.equal(runningClient.calls.length, 2);
+  });
+
   test('a step whose audit the orchestration cannot give keeps its timeline, with the reason', async () => {
     const client = fakeClient({ getStepAudit: async () => { throw new TaskerClientError('getStepAudit', 'UNAVAILABLE', 'down', undefined, undefined, 'connection refused'); } });
     const answer = await get({ sql: fakeSql(), client }, `/api/tasks/${TASK}`);
@@ -249,6 +268,17 @@ describe('dev page server', () => {
     assert.match(rebound, /^HTTP\/1\.1 421/);
     const huge = await fetch(new URL('api/tasks', server.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(2 << 20) }).catch((e) => e);
     assert.ok(huge instanceof Error || huge.status === 413, `status ${huge.status}`);
+  });
+
+  test('a request stuck on the database is answered 504, not left hanging', async () => {
+    const stuck = await startDevServer({ client: fakeClient(), sql: { query: () => new Promise(() => {}) }, uiDir: ui, requestTimeoutMs: 100 });
+    try {
+      const answer = await fetch(new URL('api/tasks', stuck.url));
+      assert.equal(answer.status, 504);
+      assert.match((await answer.json()).error, /no answer within 100 ms/);
+    } finally {
+      await stuck.close();
+    }
   });
 
   test('a failing query is a 500 with the message, logged; the server goes on', async () => {

@@ -102,6 +102,26 @@ export function buildAttempts(step: Pick<StepRow, 'transitions'>, audits: StepAu
   return attempts;
 }
 
+/** Step states after which nothing more is recorded for the step. */
+const SETTLED_STEP = new Set(['complete', 'error', 'cancelled', 'resolved_manually']);
+/** Audits of settled steps per client (the page polls a finished task every 2 s; they cannot change). */
+const settledAudits = new WeakMap<PageClient, Map<string, StepAudit[]>>();
+
+async function stepAudit(client: PageClient, taskUuid: string, step: StepRow): Promise<StepAudit[]> {
+  const last = step.transitions[step.transitions.length - 1];
+  if (!SETTLED_STEP.has(step.state) || !last) return client.getStepAudit(taskUuid, step.stepUuid);
+  let cache = settledAudits.get(client);
+  if (!cache) settledAudits.set(client, (cache = new Map()));
+  // Keyed by the last transition: a step reset by hand moves on and is read again.
+  const key = `${step.stepUuid}:${last.uuid}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const audits = await client.getStepAudit(taskUuid, step.stepUuid);
+  if (cache.size >= 2000) cache.clear();
+  cache.set(key, audits);
+  return audits;
+}
+
 function param(query: URLSearchParams, name: string, pattern: RegExp): string | undefined {
   const value = query.get(name);
   if (value === null || value === '') return undefined;
@@ -124,7 +144,7 @@ async function task(deps: PageApiDeps, taskUuid: string): Promise<ApiAnswer> {
   if (!row) throw new ApiError(404, `no task ${taskUuid}`);
   const [transitions, steps] = await Promise.all([taskTransitions(deps.sql, taskUuid), taskSteps(deps.sql, taskUuid)]);
   // One audit call per step: a step the orchestration cannot answer for yet keeps its transitions.
-  const audits = await Promise.allSettled(steps.map((s) => deps.client.getStepAudit(taskUuid, s.stepUuid)));
+  const audits = await Promise.allSettled(steps.map((s) => stepAudit(deps.client, taskUuid, s)));
   return {
     status: 200,
     body: {

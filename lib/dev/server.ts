@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 
-import { handleApi, type PageClient } from './page-api';
+import { handleApi, type ApiAnswer, type PageClient } from './page-api';
 import type { SqlReader } from './queries';
 
 export interface DevServerOptions {
@@ -23,6 +23,8 @@ export interface DevServerOptions {
   log?: (message: string) => void;
   /** Where the page's files are (default: ui/ beside this module). */
   uiDir?: string;
+  /** An API request not answered by then gets a 504 (default 15 s): the page never waits on a stuck query. */
+  requestTimeoutMs?: number;
 }
 
 export interface DevServer {
@@ -81,7 +83,7 @@ async function serveFile(res: ServerResponse, uiDir: string, path: string): Prom
 
 /** Starts the page's server; resolves once it listens. */
 export function startDevServer(options: DevServerOptions): Promise<DevServer> {
-  const { client, sql, log = () => {}, uiDir = join(__dirname, 'ui') } = options;
+  const { client, sql, log = () => {}, uiDir = join(__dirname, 'ui'), requestTimeoutMs = 15_000 } = options;
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -95,7 +97,12 @@ export function startDevServer(options: DevServerOptions): Promise<DevServer> {
         if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) return sendJson(res, 415, { error: 'send application/json' });
         body = await readBody(req);
       }
-      const answer = await handleApi({ client, sql }, req.method ?? 'GET', url.pathname, url.searchParams, body);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<ApiAnswer>((resolve) => {
+        timer = setTimeout(() => resolve({ status: 504, body: { error: `no answer within ${requestTimeoutMs} ms (database or orchestration busy or gone)` } }), requestTimeoutMs);
+      });
+      const answer = await Promise.race([handleApi({ client, sql }, req.method ?? 'GET', url.pathname, url.searchParams, body), timedOut]);
+      clearTimeout(timer);
       if (answer.status >= 500) log(`${req.method} ${url.pathname}: ${answer.status} ${(answer.body as { error?: string }).error}`);
       sendJson(res, answer.status, answer.body);
     })().catch((error: { status?: number; message?: string }) => {

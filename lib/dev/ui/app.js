@@ -5,6 +5,7 @@
 'use strict';
 
 const REFRESH_MS = 2000;
+const TASK_LIMIT = 100; // the newest; the filters reach older ones
 const TEMPLATES_EVERY = 5; // refreshes: templates change only when a worker registers some
 const $ = (id) => document.getElementById(id);
 const state = { selected: new URLSearchParams(location.hash.slice(1)).get('task'), rendered: {}, ticks: 0, timer: 0, busy: false, again: false };
@@ -79,6 +80,7 @@ function renderTasks({ tasks, facets }) {
   if (changed('facet-state', facets.states)) fillFilter($('filter-state'), facets.states);
   if (changed('facet-namespace', facets.namespaces)) fillFilter($('filter-namespace'), facets.namespaces);
   $('tasks-empty').hidden = tasks.length > 0;
+  $('tasks-more').hidden = tasks.length < TASK_LIMIT;
   const rows = tasks.map((t) =>
     h('tr', { 'data-task': t.taskUuid, class: t.taskUuid === state.selected ? 'selected' : '', onclick: () => select(t.taskUuid) },
       h('td', {}, h('div', { class: 'name' }, t.name), h('div', { class: 'sub mono', title: t.taskUuid }, t.taskUuid.slice(0, 8))),
@@ -251,7 +253,7 @@ async function refresh() {
   state.busy = true;
   state.again = false;
   clearTimeout(state.timer);
-  const filter = new URLSearchParams();
+  const filter = new URLSearchParams({ limit: String(TASK_LIMIT) });
   if ($('filter-state').value) filter.set('state', $('filter-state').value);
   if ($('filter-namespace').value) filter.set('namespace', $('filter-namespace').value);
   const part = (promise, apply) => promise.then(apply, (e) => e);
