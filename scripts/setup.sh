@@ -16,6 +16,17 @@ if [ -z "${PROTOC:-}" ] && ! command -v protoc >/dev/null 2>&1; then
   fi
 fi
 
+# Headless Chromium for the dev page's browser test (__test__/dev/page.test.mjs).
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${TASKER_CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[setup] installing chromium (the dev page's browser test drives it headless)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "[setup] chromium is missing: install it (Debian: apt-get install chromium) or set TASKER_CHROMIUM; the dev page's test needs it" >&2
+  fi
+fi
+
 if [ ! -x node_modules/.bin/napi ] || [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[setup] installing npm dependencies"
   npm ci --no-audit --no-fund --foreground-scripts --loglevel=error >/dev/null

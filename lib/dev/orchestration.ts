@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 
 import { devenvBinary } from './paths';
-import { freePort, run, stopChild, waitForOutput } from './processes';
+import { freePort, run, stopChild, toolEnv, waitForOutput } from './processes';
 
 /** Creates the role and database of `databaseUrl`, the pgmq extension, and applies tasker's migrations (idempotent). */
 export async function setupDatabase(adminUrl: string, databaseUrl: string): Promise<void> {
@@ -41,7 +41,7 @@ export async function startOrchestration(databaseUrl: string, options: Orchestra
   const grpcBind = grpc === false ? undefined : `127.0.0.1:${grpc === true ? await freePort() : grpc}`;
   if (grpcBind) args.push('--grpc-bind', grpcBind);
   for (const { key, permissions } of apiKeys) args.push('--api-key', `${key}=${permissions.join(',')}`);
-  const child = spawn(devenvBinary(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(devenvBinary(), args, { stdio: ['pipe', 'pipe', 'pipe'], env: toolEnv() });
   let recent = '';
   const remember = (d: Buffer) => (recent = (recent + d).slice(-20000));
   child.stdout.on('data', remember);

@@ -42,17 +42,27 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+/** Output for an error message: the start (where a Rust error says what failed) and the end. */
+function excerpt(output: string): string {
+  return output.length <= 4000 ? output : `${output.slice(0, 2000)}\n…\n${output.slice(-2000)}`;
+}
+
+/** The environment of our own tools: no backtraces (an error's message is what helps). */
+export function toolEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, RUST_BACKTRACE: '0', RUST_LIB_BACKTRACE: '0' };
+}
+
 /** Runs a command to completion, failing with its output when it fails. */
 export function run(cmd: string, args: string[], options: Parameters<typeof spawn>[2] = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv(), ...options });
     let output = '';
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(output);
-      else reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${code}):\n${output.slice(-4000)}`));
+      else reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${code}):\n${excerpt(output)}`));
     });
   });
 }

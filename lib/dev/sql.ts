@@ -8,13 +8,15 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 import { devenvBinary } from './paths';
-import { stopChild, waitForOutput } from './processes';
+import { stopChild, toolEnv, waitForOutput } from './processes';
 
 type Row = Record<string, unknown>;
 
 export class SqlClient {
   private readonly pending = new Map<number, { resolve: (rows: Row[]) => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  /** Why the child is gone (queries then fail at once), once it is. */
+  private ended: string | undefined;
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -26,14 +28,17 @@ export class SqlClient {
       if (answer.error !== undefined) waiting.reject(new Error(answer.error));
       else waiting.resolve(answer.rows ?? []);
     });
-    child.once('exit', () => {
-      for (const waiting of this.pending.values()) waiting.reject(new Error('the query process ended'));
+    child.once('exit', (code, signal) => {
+      this.ended = `the query process (tasker-devenv sql) ended (${signal ?? `exit ${code}`})`;
+      for (const waiting of this.pending.values()) waiting.reject(new Error(this.ended));
       this.pending.clear();
     });
+    // A write to a dead child fails asynchronously: its queries are already rejected above.
+    child.stdin.on('error', () => undefined);
   }
 
   static async start(databaseUrl: string): Promise<SqlClient> {
-    const child = spawn(devenvBinary(), ['sql', '--database-url', databaseUrl], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(devenvBinary(), ['sql', '--database-url', databaseUrl], { stdio: ['pipe', 'pipe', 'pipe'], env: toolEnv() });
     child.stderr.resume();
     await waitForOutput(child, /SQL READY/, 30000, 'the query process');
     return new SqlClient(child);
@@ -41,6 +46,7 @@ export class SqlClient {
 
   /** The rows of a SELECT; parameters are text (cast them in the SQL: `$1::uuid`). */
   query(sql: string, params: (string | null)[] = []): Promise<Row[]> {
+    if (this.ended) return Promise.reject(new Error(this.ended));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

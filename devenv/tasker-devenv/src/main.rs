@@ -198,7 +198,18 @@ async fn setup_db(args: &Args) -> Result<()> {
     }
     admin.close().await;
 
-    let pool = connect(&args.database_url).await?;
+    // search_path is `public` for the migrations: the role is named tasker, so
+    // its default path ("$user", public) finds the tasker schema once the
+    // first migration made it, and sqlx would then look for its record of
+    // applied migrations there (empty) instead of in public, and apply them
+    // all again on an existing database.
+    let options: sqlx::postgres::PgConnectOptions = args.database_url.parse().context("the database URL")?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options.options([("search_path", "public")]))
+        .await
+        .context("connecting as the tasker role")?;
     sqlx::query("CREATE EXTENSION IF NOT EXISTS pgmq CASCADE").execute(&pool).await.context(
         "creating the pgmq extension (are pgmq.control and its SQL script in the server's share/extension folder?)",
     )?;
