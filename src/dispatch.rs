@@ -9,7 +9,7 @@
 //! (src/starvation.rs). Poll and push delivery both go through here.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -23,7 +23,6 @@ use crate::admission::Admission;
 use crate::conversions::event::StepEvent;
 use crate::conversions::result::{bridge_failure, to_step_execution_result, StepCompletion};
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
-use crate::starvation::{self, Report};
 use crate::step_source::StepSource;
 use crate::sync::lock;
 
@@ -52,6 +51,39 @@ pub struct DispatchMetrics {
     pub oldest_pending_age_ms: Option<f64>,
     /// Most steps this worker holds claimed at once (`maxClaimedSteps`).
     pub max_claimed_steps: u32,
+}
+
+/// Steps older than the threshold, where they are, and the oldest age.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Report {
+    pub in_handlers: usize,
+    pub waiting: usize,
+    pub oldest: Option<Duration>,
+}
+
+impl Report {
+    pub fn starving(&self) -> usize {
+        self.in_handlers + self.waiting
+    }
+
+    /// Builds the report from the ages of in-flight and waiting steps.
+    pub fn of(in_flight: impl Iterator<Item = Duration>, waiting: impl Iterator<Item = Duration>, threshold: Duration) -> Self {
+        let mut report = Report::default();
+        let mut note = |age: Duration| report.oldest = Some(report.oldest.map_or(age, |o| o.max(age)));
+        for age in in_flight {
+            note(age);
+            if age > threshold {
+                report.in_handlers += 1;
+            }
+        }
+        for age in waiting {
+            note(age);
+            if age > threshold {
+                report.waiting += 1;
+            }
+        }
+        report
+    }
 }
 
 /// An event JS has taken and not completed yet.
@@ -154,10 +186,9 @@ impl Dispatch {
         }
     }
 
-    /// Starts the task that fails overdue events and reports starvation, in
-    /// both delivery modes; it ends when `stopped` changes.
-    pub fn start_monitor(self: &Arc<Self>, runtime: &tokio::runtime::Handle, stopped: tokio::sync::watch::Receiver<bool>) {
-        runtime.spawn(starvation::monitor(self.clone(), self.starvation_threshold, stopped));
+    /// Claimed steps older than this are starving (src/starvation.rs reports them).
+    pub fn starvation_threshold(&self) -> Duration {
+        self.starvation_threshold
     }
 
     fn track(&self, event: &tasker_worker::worker::FfiStepEvent, slot: Option<OwnedSemaphorePermit>) -> StepEvent {
@@ -445,4 +476,18 @@ impl Dispatch {
 pub fn parse_event_id(event_id: &str) -> BridgeResult<Uuid> {
     Uuid::parse_str(event_id)
         .map_err(|_| BridgeError::invalid("eventId", format!("'{event_id}' is not a UUID; pass the eventId of a delivered step event")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn report_counts_both_places_and_the_oldest() {
+        let r = Report::of([MS(50), MS(1500)].into_iter(), [MS(2500), MS(10)].into_iter(), MS(1000));
+        assert_eq!((r.in_handlers, r.waiting, r.oldest), (1, 1, Some(MS(2500))));
+        assert_eq!(Report::of(std::iter::empty(), std::iter::empty(), MS(1)), Report::default());
+    }
 }

@@ -24,6 +24,7 @@ mod db_health;
 mod domain_events;
 mod dispatch;
 mod error;
+mod js;
 #[cfg(any(test, feature = "bench"))]
 mod fixtures;
 mod logging;

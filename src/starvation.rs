@@ -10,46 +10,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::dispatch::Dispatch;
+use crate::dispatch::{Dispatch, Report};
 
 pub const CHECK_EVERY: Duration = Duration::from_millis(250);
 /// With nothing claimed the monitor sleeps until a claim is asked or a step
 /// taken (a timeout or starvation needs one); this is its fallback check.
 const IDLE_CHECK_EVERY: Duration = Duration::from_secs(5);
 const REMIND_EVERY: Duration = Duration::from_secs(30);
-
-/// Steps older than the threshold, where they are, and the oldest age.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Report {
-    pub in_handlers: usize,
-    pub waiting: usize,
-    pub oldest: Option<Duration>,
-}
-
-impl Report {
-    pub fn starving(&self) -> usize {
-        self.in_handlers + self.waiting
-    }
-
-    /// Builds the report from the ages of in-flight and waiting steps.
-    pub fn of(in_flight: impl Iterator<Item = Duration>, waiting: impl Iterator<Item = Duration>, threshold: Duration) -> Self {
-        let mut report = Report::default();
-        let mut note = |age: Duration| report.oldest = Some(report.oldest.map_or(age, |o| o.max(age)));
-        for age in in_flight {
-            note(age);
-            if age > threshold {
-                report.in_handlers += 1;
-            }
-        }
-        for age in waiting {
-            note(age);
-            if age > threshold {
-                report.waiting += 1;
-            }
-        }
-        report
-    }
-}
 
 /// Logs starvation once per episode (plus rare reminders), never once per tick.
 #[derive(Default)]
@@ -92,7 +59,8 @@ impl Announcer {
 /// Every CHECK_EVERY while steps are claimed: fail overdue events (both
 /// delivery modes) and report starvation. An idle worker's monitor waits for
 /// activity instead, so it does not wake four times a second for nothing.
-pub async fn monitor(dispatch: Arc<Dispatch>, threshold: Duration, mut stopped: watch::Receiver<bool>) {
+pub async fn monitor(dispatch: Arc<Dispatch>, mut stopped: watch::Receiver<bool>) {
+    let threshold = dispatch.starvation_threshold();
     let mut announcer = Announcer::default();
     let mut interval = tokio::time::interval(CHECK_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -125,13 +93,6 @@ mod tests {
     use super::*;
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
-
-    #[test]
-    fn report_counts_both_places_and_the_oldest() {
-        let r = Report::of([MS(50), MS(1500)].into_iter(), [MS(2500), MS(10)].into_iter(), MS(1000));
-        assert_eq!((r.in_handlers, r.waiting, r.oldest), (1, 1, Some(MS(2500))));
-        assert_eq!(Report::of(std::iter::empty(), std::iter::empty(), MS(1)), Report::default());
-    }
 
     #[test]
     fn one_line_per_episode_not_per_tick() {

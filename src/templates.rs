@@ -12,7 +12,7 @@ use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 use tasker_shared::models::core::task_template::TaskTemplate;
 
-use crate::api::arg;
+use crate::js::arg;
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 
 /// A task template as `loadTaskTemplates` reports it.

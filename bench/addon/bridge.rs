@@ -11,7 +11,7 @@ use tasker_shared::types::TaskSequenceStep;
 use uuid::Uuid;
 
 use crate::fixtures as fixture;
-use crate::api::arg;
+use crate::js::arg;
 use crate::conversions::event::{step_event_from_parts, StepEvent};
 use crate::conversions::result::{to_step_execution_result, StepCompletion};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};

@@ -19,9 +19,9 @@ use uuid::Uuid;
 
 use crate::fixtures as fixture;
 use super::synthetic::{synthetic_event, SyntheticSource};
-use crate::api::arg;
+use crate::js::arg;
 use crate::api::events::{completion_args, subscription_args, subscription_handle};
-use crate::api::handle::{Args, HandleBuilder, Raw};
+use crate::js::handle::{Args, HandleBuilder, Raw};
 use crate::dispatch::{channel_length, parse_event_id, Dispatch};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 use crate::promise;
@@ -92,7 +92,7 @@ pub fn create_harness<'env>(env: &'env Env, options: Unknown<'_>) -> napi::Resul
             None,
         ));
         let (stop_monitor, stopped) = watch::channel(false);
-        dispatch.start_monitor(&handle, stopped);
+        handle.spawn(crate::starvation::monitor(dispatch.clone(), stopped));
         let harness = Arc::new(Harness {
             runtime: Mutex::new(Some(runtime)),
             handle,

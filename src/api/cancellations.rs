@@ -10,8 +10,8 @@ use napi_derive::napi;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use super::arg;
-use super::handle::HandleBuilder;
+use crate::js::arg;
+use crate::js::handle::HandleBuilder;
 use crate::callbacks::{self, Burst, Followed, Returned, Settled, SinkId};
 use crate::dispatch::Cancellation;
 use crate::error::{guard, BridgeError, ErrorCode};

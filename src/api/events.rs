@@ -10,8 +10,8 @@ use tasker_shared::messaging::StepExecutionResult;
 use uuid::Uuid;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 
-use super::args::arg;
-use super::handle::HandleBuilder;
+use crate::js::arg;
+use crate::js::handle::HandleBuilder;
 use crate::callbacks::Returned;
 use crate::conversions::event::{EventJson, StepEvent};
 use crate::conversions::json;

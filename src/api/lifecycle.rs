@@ -4,7 +4,7 @@ use napi::bindgen_prelude::{Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
-use super::args::arg;
+use crate::js::arg;
 use crate::config::WorkerConfig;
 use crate::error::{guard, BridgeError, ErrorCode};
 use crate::promise;

@@ -23,8 +23,8 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::api::arg;
-use crate::api::handle::{Args, HandleBuilder, Raw};
+use crate::js::arg;
+use crate::js::handle::{Args, HandleBuilder, Raw};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 use crate::promise;
 use call::{Call, Server};

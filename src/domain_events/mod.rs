@@ -1,4 +1,5 @@
-//! Domain events in JS.
+//! Domain events in JS (the exports that need the running worker are in
+//! api/domain_events.rs).
 //!
 //! - `subscribeDomainEvents(callback, { patterns })` pushes the worker's
 //!   in-process ("fast") domain events into JS: one broadcast receiver of
@@ -28,23 +29,10 @@ use tasker_shared::types::base::TaskSequenceStep;
 use tasker_worker::worker::{InProcessEventBus, PostHandlerCallback};
 use tokio::sync::{broadcast, watch, RwLock};
 
-use crate::api::arg;
+use crate::js::arg;
 use crate::callbacks::{self, Burst, Followed, Returned, Settled, SinkId};
-use crate::api::handle::HandleBuilder;
-use crate::client::types::{camel_case_keys, Json};
-use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
-use crate::worker;
-
-/// The running worker's domain event statistics: its event router (durable
-/// and fast routing) and in-process bus (dispatches to subscribers, drops).
-#[napi(ts_return_type = "Record<string, unknown>")]
-pub fn get_domain_event_stats() -> napi::Result<Json, ErrorCode> {
-    guard(|| {
-        let w = worker::current()?;
-        let stats = w.handle.block_on(w.domain_event_stats());
-        Ok(Json(camel_case_keys(stats)))
-    })
-}
+use crate::js::handle::HandleBuilder;
+use crate::error::{BridgeError, BridgeResult};
 
 /// A domain event as JS receives it.
 #[napi(object, object_to_js = false)]
@@ -168,11 +156,15 @@ fn subscriber_failed(state: &Subscription, event: &str, how: &str) {
     }
 }
 
-/// Delivers the worker's in-process domain events matching `patterns` to
-/// `callback`, as they are published.
-#[napi(ts_args_type = "callback: (event: DomainEventInfo) => unknown, options?: DomainEventOptions", ts_return_type = "DomainEventSubscription")]
-pub fn subscribe_domain_events<'env>(env: &'env Env, callback: Unknown<'_>, options: Unknown<'_>) -> napi::Result<Object<'env>, ErrorCode> {
-    guard(|| {
+/// A subscription's callback (as a ThreadsafeFunction), its patterns and buffer size, checked.
+pub struct SubscriptionArgs {
+    callback: Callback,
+    patterns: Vec<String>,
+    buffer: u64,
+}
+
+impl SubscriptionArgs {
+    pub fn parse(callback: Unknown<'_>, options: Unknown<'_>) -> BridgeResult<Self> {
         let callback: Function<'_, DomainEventInfo, Returned> = arg(callback, "callback")?;
         let options: DomainEventOptions = arg::<Option<DomainEventOptions>>(options, "options")?.unwrap_or_default();
         let patterns = options.patterns.unwrap_or_else(|| vec!["*".into()]);
@@ -188,21 +180,24 @@ pub fn subscribe_domain_events<'env>(env: &'env Env, callback: Unknown<'_>, opti
             .callee_handled::<false>()
             .build()
             .map_err(|e| BridgeError::invalid("callback", format!("cannot be called from the worker: {e}")))?;
-        let w = worker::current()?;
-        let bus = w.event_bus();
-        let receiver = w.handle.block_on(async { bus.read().await.subscribe_ffi() });
-        let (stop, stopped) = watch::channel(false);
-        let state = Arc::new(Subscription {
-            closed: AtomicBool::new(false),
-            stop,
-            delivered: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-            queued: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-        });
-        w.handle.spawn(deliver(receiver, callback, patterns, u64::from(buffer), state.clone(), stopped));
-        handle(env, state)
-    })
+        Ok(Self { callback, patterns, buffer: u64::from(buffer) })
+    }
+}
+
+/// Delivers the events `receiver` gets (a subscription of the worker's
+/// in-process bus) to the callback on `runtime`; answers its JS handle.
+pub fn subscribe<'env>(env: &'env Env, runtime: &tokio::runtime::Handle, receiver: broadcast::Receiver<DomainEvent>, args: SubscriptionArgs) -> BridgeResult<Object<'env>> {
+    let (stop, stopped) = watch::channel(false);
+    let state = Arc::new(Subscription {
+        closed: AtomicBool::new(false),
+        stop,
+        delivered: AtomicU64::new(0),
+        dropped: AtomicU64::new(0),
+        queued: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+    });
+    runtime.spawn(deliver(receiver, args.callback, args.patterns, args.buffer, state.clone(), stopped));
+    handle(env, state)
 }
 
 fn handle<'env>(env: &'env Env, state: Arc<Subscription>) -> BridgeResult<Object<'env>> {

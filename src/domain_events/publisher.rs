@@ -24,7 +24,7 @@ use tasker_shared::events::domain_events::DomainEventPublisher;
 use tasker_shared::models::core::task_template::EventDeliveryMode;
 use tasker_worker::worker::{EventRouter, PublishResult, StepEventContext, StepEventPublisher};
 
-use crate::api::arg;
+use crate::js::arg;
 use crate::callbacks::{self, Followed, Returned, Settled, SinkId};
 use crate::error::{guard, BridgeError, ErrorCode};
 use crate::sync::lock;

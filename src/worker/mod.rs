@@ -29,6 +29,7 @@ use crate::dispatch::Dispatch;
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
 use crate::logging;
 use crate::push::PushState;
+use crate::starvation;
 use crate::recovery::Recovery;
 use crate::sync::lock;
 use crate::templates;
@@ -178,7 +179,7 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
     let handle = runtime.handle().clone();
     let health = Arc::new(DbHealth::default());
     let (monitor, monitor_stopped) = watch::channel(false);
-    started.dispatch.start_monitor(&handle, monitor_stopped);
+    handle.spawn(starvation::monitor(started.dispatch.clone(), monitor_stopped));
     let reader = Reader::start(
         &handle,
         reader_config,
