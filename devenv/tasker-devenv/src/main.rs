@@ -6,10 +6,24 @@
 //!       pgmq extension, and applies tasker's migrations (from tasker-shared).
 //!   tasker-devenv orchestration --database-url URL --bind 127.0.0.1:PORT [--environment test]
 //!                [--grpc-bind 127.0.0.1:PORT] [--api-key KEY=perm,perm ...]
+//!                [--messaging pgmq|rabbitmq --rabbitmq-url amqp://... [--broker-wait-seconds N]]
 //!       runs the tasker-core orchestration server, configured from
 //!       tasker-shared's own config types (no TOML to maintain); with
 //!       --grpc-bind it also serves gRPC, with --api-key it requires one of
 //!       the given keys (each with its permissions, e.g. tasks:*,steps:read).
+//!       With --messaging rabbitmq its queues are on that broker; it exits
+//!       with code 75 when the broker is unavailable (at start, after waiting
+//!       up to --broker-wait-seconds, default 0) or its connection is lost
+//!       (tasker-orchestration 0.1.8 never reconnects): the parent restarts it.
+//!
+//!   tasker-devenv declare-queue --rabbitmq-url URL --queue NAME
+//!       declares a queue as tasker does (durable, with its dead-letter
+//!       exchange and queue), through tasker-shared's own RabbitMQ provider.
+//!   tasker-devenv publish --rabbitmq-url URL --queue NAME --message JSON
+//!       publishes one message as tasker does (persistent, JSON).
+//!   tasker-devenv register-templates --database-url URL --template-path DIR
+//!       registers the task templates of a folder as a worker does at start
+//!       (tests create tasks without running a worker).
 //!
 //!   tasker-devenv query --database-url URL --sql 'SELECT ...'
 //!       prints each row of a query as a JSON line (tests read queues and
@@ -34,8 +48,29 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use tasker_orchestration::orchestration::bootstrap::OrchestrationBootstrap;
 use tasker_config_defaults::{default_common, to_toml};
-use tasker_shared::config::tasker::{ApiKeyConfig, AuthConfig, GrpcConfig, OrchestrationConfig, OrchestrationWebConfig, TaskerConfig};
+use tasker_shared::config::tasker::{
+    ApiKeyConfig, AuthConfig, GrpcConfig, OrchestrationConfig, OrchestrationWebConfig, RabbitmqConfig, TaskerConfig,
+};
+use tasker_shared::messaging::client::MessageClient;
+use tasker_shared::messaging::service::MessagingProvider;
 use tokio::io::AsyncReadExt;
+
+/// The exit code (EX_TEMPFAIL) of an orchestration whose broker is
+/// unavailable: its parent restarts it, on the same port with the same options.
+const EXIT_BROKER_UNAVAILABLE: i32 = 75;
+
+/// The broker is unreachable or the connection to it was lost: exit with
+/// EXIT_BROKER_UNAVAILABLE rather than 1.
+#[derive(Debug)]
+struct BrokerUnavailable(String);
+
+impl std::fmt::Display for BrokerUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BrokerUnavailable {}
 
 struct Args {
     command: String,
@@ -48,11 +83,17 @@ struct Args {
     api_keys: Vec<(String, Vec<String>)>,
     sql: String,
     extension_dir: String,
+    messaging: String,
+    rabbitmq_url: String,
+    broker_wait: Duration,
+    queue: String,
+    message: String,
+    template_path: String,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
-    let command = args.next().ok_or_else(|| anyhow!("usage: tasker-devenv <setup-db|orchestration|query|sql|install-pgmq> --database-url URL [--admin-url URL] [--bind IP:PORT] [--environment test] [--extension-dir DIR]"))?;
+    let command = args.next().ok_or_else(|| anyhow!("usage: tasker-devenv <setup-db|orchestration|query|sql|install-pgmq|declare-queue|publish|register-templates> --database-url URL [--admin-url URL] [--bind IP:PORT] [--environment test] [--extension-dir DIR] [--messaging pgmq|rabbitmq] [--rabbitmq-url URL]"))?;
     let mut parsed = Args {
         command,
         admin_url: String::new(),
@@ -64,6 +105,12 @@ fn parse_args() -> Result<Args> {
         api_keys: Vec::new(),
         sql: String::new(),
         extension_dir: String::new(),
+        messaging: "pgmq".into(),
+        rabbitmq_url: std::env::var("RABBITMQ_URL").unwrap_or_default(),
+        broker_wait: Duration::ZERO,
+        queue: String::new(),
+        message: String::new(),
+        template_path: String::new(),
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
@@ -76,6 +123,14 @@ fn parse_args() -> Result<Args> {
             "--grpc-bind" => parsed.grpc_bind = Some(value),
             "--sql" => parsed.sql = value,
             "--extension-dir" => parsed.extension_dir = value,
+            "--messaging" => parsed.messaging = value,
+            "--rabbitmq-url" => parsed.rabbitmq_url = value,
+            "--broker-wait-seconds" => {
+                parsed.broker_wait = Duration::from_secs(value.parse().map_err(|_| anyhow!("--broker-wait-seconds wants a number of seconds"))?)
+            }
+            "--queue" => parsed.queue = value,
+            "--message" => parsed.message = value,
+            "--template-path" => parsed.template_path = value,
             "--api-key" => {
                 let (key, permissions) = value.split_once('=').ok_or_else(|| anyhow!("--api-key wants KEY=perm,perm"))?;
                 parsed.api_keys.push((key.to_string(), permissions.split(',').map(str::to_string).collect()));
@@ -83,8 +138,18 @@ fn parse_args() -> Result<Args> {
             other => bail!("unknown option {other}"),
         }
     }
-    if parsed.database_url.is_empty() && parsed.command != "install-pgmq" {
+    let needs_database = !matches!(parsed.command.as_str(), "install-pgmq" | "declare-queue" | "publish");
+    if parsed.database_url.is_empty() && needs_database {
         bail!("--database-url (or DATABASE_URL) is required");
+    }
+    match parsed.messaging.as_str() {
+        "pgmq" => {}
+        "rabbitmq" if parsed.rabbitmq_url.is_empty() => bail!("--messaging rabbitmq needs --rabbitmq-url (or RABBITMQ_URL)"),
+        "rabbitmq" => {}
+        other => bail!("--messaging must be pgmq or rabbitmq, got {other}"),
+    }
+    if matches!(parsed.command.as_str(), "declare-queue" | "publish") && (parsed.rabbitmq_url.is_empty() || parsed.queue.is_empty()) {
+        bail!("{} needs --rabbitmq-url (or RABBITMQ_URL) and --queue", parsed.command);
     }
     parsed.bind.parse::<std::net::SocketAddr>().with_context(|| format!("--bind {} is not ip:port", parsed.bind))?;
     if let Some(bind) = &parsed.grpc_bind {
@@ -135,7 +200,114 @@ fn orchestration_config(args: &Args) -> TaskerConfig {
     // poller. tasker's 10 s defaults would re-run a 1 s backoff ~10 s late.
     orchestration.event_systems.orchestration.timing.fallback_polling_interval_seconds = 1;
     orchestration.event_systems.task_readiness.timing.fallback_polling_interval_seconds = 1;
+    if args.messaging == "rabbitmq" {
+        common.queues.backend = "rabbitmq".into();
+        common.queues.rabbitmq = Some(rabbitmq_config(&args.rabbitmq_url));
+    }
     TaskerConfig { common, orchestration: Some(orchestration), worker: None }
+}
+
+/// Connection timeout (ms) and heartbeat (s) added to a broker URL that does not set them.
+const CONNECTION_TIMEOUT_MS: u64 = 5000;
+const HEARTBEAT_SECONDS: u16 = 10;
+
+/// tasker's RabbitMQ settings for `url`. lapin reads the connection timeout
+/// and the heartbeat only from the URL's query (tasker's `heartbeat_seconds`
+/// is never passed on): without them a connect to a silent host waits out the
+/// OS's SYN timeout (~2 min) and a dead peer is noticed after the server's
+/// 60 s heartbeat. The prefetch stays tasker's default.
+fn rabbitmq_config(url: &str) -> RabbitmqConfig {
+    RabbitmqConfig { url: with_connection_parameters(url), heartbeat_seconds: HEARTBEAT_SECONDS, ..RabbitmqConfig::default() }
+}
+
+fn with_connection_parameters(url: &str) -> String {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let has = |key: &str| query.split('&').any(|pair| pair.split('=').next() == Some(key));
+    let mut added = Vec::new();
+    if !has("connection_timeout") {
+        added.push(format!("connection_timeout={CONNECTION_TIMEOUT_MS}"));
+    }
+    if !has("heartbeat") {
+        added.push(format!("heartbeat={HEARTBEAT_SECONDS}"));
+    }
+    if added.is_empty() {
+        return url.to_string();
+    }
+    let separator = if !url.contains('?') { "?" } else if url.ends_with('?') || url.ends_with('&') { "" } else { "&" };
+    format!("{url}{separator}{}", added.join("&"))
+}
+
+/// `amqp://host:port/vhost` without its credentials, for messages.
+fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest)),
+        None => "(a broker URL)".into(),
+    }
+}
+
+/// A connection to the broker through tasker's own provider.
+async fn connect_broker(url: &str) -> Result<MessagingProvider> {
+    let config = rabbitmq_config(url);
+    match tokio::time::timeout(Duration::from_millis(CONNECTION_TIMEOUT_MS + 1000), MessagingProvider::new_rabbitmq(&config)).await {
+        Ok(Ok(provider)) => Ok(provider),
+        Ok(Err(e)) => Err(anyhow!(BrokerUnavailable(format!("RabbitMQ at {} is unavailable: {e}", redacted(url))))),
+        Err(_) => Err(anyhow!(BrokerUnavailable(format!("RabbitMQ at {} did not answer within {CONNECTION_TIMEOUT_MS} ms", redacted(url))))),
+    }
+}
+
+/// `host:port` of an AMQP URL (5672 when it names no port).
+fn broker_address(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let has_port = host_port.rsplit_once(':').is_some_and(|(_, port)| !port.contains(']'));
+    if has_port {
+        host_port.to_string()
+    } else {
+        format!("{host_port}:5672")
+    }
+}
+
+/// Tries the broker until it answers or `wait` has passed (a restarted
+/// orchestration waits out the end of a broker outage instead of failing).
+/// A closed port is told by TCP alone, which keeps lapin's warnings about
+/// failed connects out of the log.
+async fn wait_for_broker(url: &str, wait: Duration) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let address = broker_address(url);
+    loop {
+        let open = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(&address)).await.is_ok_and(|c| c.is_ok());
+        let attempt = if open || tokio::time::Instant::now() >= deadline { Some(connect_broker(url).await) } else { None };
+        match attempt {
+            // Only a probe: tasker's bootstrap opens its own connection.
+            Some(Ok(_probe)) => return Ok(()),
+            Some(Err(e)) if tokio::time::Instant::now() >= deadline => return Err(e),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Resolves once the orchestration's broker connection has been down for
+/// 1 s after having been up. tasker-orchestration 0.1.8 never reconnects:
+/// its consumers end for good when the broker restarts, so the only cure is
+/// a new process.
+async fn broker_lost(client: std::sync::Arc<MessageClient>) {
+    let mut seen_healthy = false;
+    let mut down_since: Option<tokio::time::Instant> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let healthy = matches!(tokio::time::timeout(Duration::from_millis(500), client.health_check()).await, Ok(Ok(true)));
+        if healthy {
+            seen_healthy = true;
+            down_since = None;
+        } else if seen_healthy {
+            let since = *down_since.get_or_insert_with(tokio::time::Instant::now);
+            if since.elapsed() >= Duration::from_secs(1) {
+                return;
+            }
+        }
+    }
 }
 
 /// A local environment's `pgmq.read_with_poll` that answers at once.
@@ -249,6 +421,16 @@ async fn stop_requested() {
 }
 
 async fn orchestration(args: &Args) -> Result<()> {
+    let rabbitmq = args.messaging == "rabbitmq";
+    // One stop request for the whole run: it also ends a wait for the broker.
+    let stop = stop_requested();
+    tokio::pin!(stop);
+    if rabbitmq {
+        tokio::select! {
+            waited = wait_for_broker(&args.rabbitmq_url, args.broker_wait) => waited?,
+            _ = &mut stop => return Ok(()),
+        }
+    }
     let config = orchestration_config(args);
     let path: PathBuf = std::env::temp_dir().join(format!("tasker-devenv-orchestration-{}.toml", std::process::id()));
     std::fs::write(&path, to_toml(&config).map_err(|e| anyhow!(e))?)?;
@@ -259,15 +441,64 @@ async fn orchestration(args: &Args) -> Result<()> {
     let started = OrchestrationBootstrap::bootstrap().await;
     // The configuration is read once, at bootstrap: nothing to leave behind.
     let _ = std::fs::remove_file(&path);
-    let mut handle = started.map_err(|e| anyhow!("orchestration did not start: {e}"))?;
+    let mut handle = match started {
+        Ok(handle) => handle,
+        // The broker went away between the probe and tasker's own connect.
+        Err(e) if rabbitmq && connect_broker(&args.rabbitmq_url).await.is_err() => {
+            return Err(anyhow!(BrokerUnavailable(format!("orchestration did not start, its broker is unavailable: {e}"))))
+        }
+        Err(e) => return Err(anyhow!("orchestration did not start: {e}")),
+    };
     wait_until_answering(&args.bind).await?;
     if let Some(grpc) = &args.grpc_bind {
         wait_until_answering(grpc).await?;
     }
     println!("READY {}", args.bind);
 
-    stop_requested().await;
-    let _ = tokio::time::timeout(Duration::from_secs(10), handle.stop()).await;
+    let client = handle.orchestration_core.context.message_client();
+    let lost = tokio::select! {
+        _ = &mut stop => false,
+        _ = broker_lost(client), if rabbitmq => true,
+    };
+    if lost {
+        eprintln!("the connection to RabbitMQ at {} is lost and tasker-orchestration does not reconnect: stopping", redacted(&args.rabbitmq_url));
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(if lost { 3 } else { 10 }), handle.stop()).await;
+    if lost {
+        return Err(anyhow!(BrokerUnavailable(format!(
+            "exiting with {EXIT_BROKER_UNAVAILABLE} to be restarted (the broker connection was lost)"
+        ))));
+    }
+    Ok(())
+}
+
+async fn declare_queue(args: &Args) -> Result<()> {
+    let provider = connect_broker(&args.rabbitmq_url).await?;
+    provider.ensure_queue(&args.queue).await.with_context(|| format!("declaring {}", args.queue))?;
+    println!("DECLARED {}", args.queue);
+    Ok(())
+}
+
+async fn publish(args: &Args) -> Result<()> {
+    let message: serde_json::Value = serde_json::from_str(&args.message).context("--message must be JSON")?;
+    let provider = connect_broker(&args.rabbitmq_url).await?;
+    provider.send_message(&args.queue, &message).await.with_context(|| format!("publishing to {}", args.queue))?;
+    println!("PUBLISHED {}", args.queue);
+    Ok(())
+}
+
+async fn register_templates(args: &Args) -> Result<()> {
+    if args.template_path.is_empty() {
+        bail!("--template-path is required");
+    }
+    let pool = connect(&args.database_url).await?;
+    let registry = tasker_shared::registry::TaskTemplateRegistry::new(pool.clone());
+    let found = registry.discover_and_register_templates(&args.template_path).await.context("registering the templates")?;
+    pool.close().await;
+    if found.failed_registrations > 0 {
+        bail!("{} of {} templates failed: {}", found.failed_registrations, found.total_files, found.errors.join("; "));
+    }
+    println!("REGISTERED {}", found.discovered_templates.join(" "));
     Ok(())
 }
 
@@ -306,9 +537,22 @@ fn main() -> Result<()> {
             "sql" => sql::serve(&args.database_url).await,
             "install-pgmq" if args.extension_dir.is_empty() => Err(anyhow!("--extension-dir is required")),
             "install-pgmq" => pgmq::install(std::path::Path::new(&args.extension_dir)),
-            other => Err(anyhow!("unknown command {other}; use setup-db, orchestration, query, sql or install-pgmq")),
+            "declare-queue" => declare_queue(&args).await,
+            "publish" => publish(&args).await,
+            "register-templates" => register_templates(&args).await,
+            other => Err(anyhow!(
+                "unknown command {other}; use setup-db, orchestration, query, sql, install-pgmq, declare-queue, publish or register-templates"
+            )),
         }
     });
+    if let Err(e) = &result {
+        if e.downcast_ref::<BrokerUnavailable>().is_some() {
+            // At once: the runtime's shutdown would wait 2 s for the stdin
+            // reader, and the parent restarts us only once we are gone.
+            eprintln!("Error: {e:#}");
+            std::process::exit(EXIT_BROKER_UNAVAILABLE);
+        }
+    }
     runtime.shutdown_timeout(Duration::from_secs(2));
     result
 }
@@ -319,18 +563,9 @@ mod tests {
 
     #[test]
     fn generated_orchestration_config_loads_through_taskers_loader() {
-        let args = Args {
-            command: "orchestration".into(),
-            admin_url: String::new(),
-            database_url: "postgresql://tasker:pw@127.0.0.1:5432/tasker".into(),
-            bind: "127.0.0.1:18080".into(),
-            environment: "test".into(),
-            log_level: "warn".into(),
-            grpc_bind: Some("127.0.0.1:19090".into()),
-            api_keys: vec![("k".into(), vec!["tasks:*".into()])],
-            sql: String::new(),
-            extension_dir: String::new(),
-        };
+        let mut args = test_args();
+        args.grpc_bind = Some("127.0.0.1:19090".into());
+        args.api_keys = vec![("k".into(), vec!["tasks:*".into()])];
         let config = orchestration_config(&args);
         let path = std::env::temp_dir().join(format!("orch-config-test-{}.toml", std::process::id()));
         std::fs::write(&path, to_toml(&config).unwrap()).unwrap();
@@ -341,6 +576,55 @@ mod tests {
         assert_eq!(orchestration.event_systems.task_readiness.timing.fallback_polling_interval_seconds, 1);
         assert_eq!(orchestration.grpc.unwrap().bind_address, "127.0.0.1:19090");
         assert!(loaded.worker.is_none());
+        assert_eq!(loaded.common.queues.backend, "pgmq");
+    }
+
+    #[test]
+    fn rabbitmq_messaging_loads_with_connection_parameters_in_the_url() {
+        let mut args = test_args();
+        args.messaging = "rabbitmq".into();
+        args.rabbitmq_url = "amqp://guest:guest@127.0.0.1:5673/%2F".into();
+        let config = orchestration_config(&args);
+        let path = std::env::temp_dir().join(format!("orch-config-rabbit-test-{}.toml", std::process::id()));
+        std::fs::write(&path, to_toml(&config).unwrap()).unwrap();
+        let loaded = tasker_shared::config::ConfigLoader::load_from_path(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.common.queues.backend, "rabbitmq");
+        let rabbitmq = loaded.common.queues.rabbitmq.unwrap();
+        assert_eq!(rabbitmq.url, "amqp://guest:guest@127.0.0.1:5673/%2F?connection_timeout=5000&heartbeat=10");
+        assert_eq!(rabbitmq.prefetch_count, RabbitmqConfig::default().prefetch_count);
+    }
+
+    #[test]
+    fn connection_parameters_are_added_only_when_absent() {
+        assert_eq!(with_connection_parameters("amqp://h/%2F?heartbeat=3"), "amqp://h/%2F?heartbeat=3&connection_timeout=5000");
+        assert_eq!(with_connection_parameters("amqp://h/%2F?connection_timeout=1&heartbeat=2"), "amqp://h/%2F?connection_timeout=1&heartbeat=2");
+        assert_eq!(with_connection_parameters("amqp://h/%2F?"), "amqp://h/%2F?connection_timeout=5000&heartbeat=10");
+        assert_eq!(redacted("amqp://u:secret@h:1/%2F"), "amqp://h:1/%2F");
+        assert_eq!(broker_address("amqp://u:p@127.0.0.1:5673/%2F?heartbeat=1"), "127.0.0.1:5673");
+        assert_eq!(broker_address("amqp://localhost"), "localhost:5672");
+        assert_eq!(broker_address("amqp://u:p@[::1]/%2F"), "[::1]:5672");
+    }
+
+    fn test_args() -> Args {
+        Args {
+            command: "orchestration".into(),
+            admin_url: String::new(),
+            database_url: "postgresql://tasker:pw@127.0.0.1:5432/tasker".into(),
+            bind: "127.0.0.1:18080".into(),
+            environment: "test".into(),
+            log_level: "warn".into(),
+            grpc_bind: None,
+            api_keys: Vec::new(),
+            sql: String::new(),
+            extension_dir: String::new(),
+            messaging: "pgmq".into(),
+            rabbitmq_url: String::new(),
+            broker_wait: Duration::ZERO,
+            queue: String::new(),
+            message: String::new(),
+            template_path: String::new(),
+        }
     }
 
     #[test]
