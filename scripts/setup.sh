@@ -27,6 +27,18 @@ if ! command -v chromium >/dev/null 2>&1 && [ -z "${TASKER_CHROMIUM:-}" ]; then
   fi
 fi
 
+# RabbitMQ for the local tasker on tasker's RabbitMQ backend: lib/dev/rabbitmq.ts runs a
+# private node of it on free loopback ports and never uses the package's own service.
+if [ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && ! command -v rabbitmq-server >/dev/null 2>&1 && [ -z "${TASKER_RABBITMQ_BIN:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[setup] installing rabbitmq-server (the RabbitMQ tests run a private broker)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+  else
+    echo "[setup] rabbitmq-server is missing: install it (Debian: apt-get install rabbitmq-server) or set TASKER_RABBITMQ_BIN; the RabbitMQ tests need it" >&2
+  fi
+fi
+
 if [ ! -x node_modules/.bin/napi ] || [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[setup] installing npm dependencies"
   npm ci --no-audit --no-fund --foreground-scripts --loglevel=error >/dev/null

@@ -104,9 +104,13 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
   });
 }
 
-/** What the sentinel does when this process is gone: signal processes, remove paths. */
+/**
+ * What the sentinel does when this process is gone: signal processes, remove
+ * paths. A process may be named by a pid file, read only then: one that is
+ * restarted, or whose pid is learnt late (a broker writes its own).
+ */
 export interface Abandonment {
-  kill?: { pid: number; signal: NodeJS.Signals }[];
+  kill?: ({ pid: number; signal: NodeJS.Signals } | { pidFile: string; signal: NodeJS.Signals })[];
   remove?: string[];
 }
 
