@@ -1,9 +1,11 @@
 /**
  * A whole local tasker in one call: PostgreSQL (data kept in a folder, or a
- * throwaway one) with pgmq and tasker's schema, and the orchestration
- * server. Everything it starts, stop() stops; if this process is killed, a
- * detached sentinel stops the database and releases the data folder (the
- * orchestration exits when its stdin closes).
+ * throwaway one) with pgmq and tasker's schema, the orchestration server, and
+ * with `messaging: 'rabbitmq'` a private RabbitMQ broker (throwaway: its data
+ * lives for the run) that tasker's queues are on. Everything it starts,
+ * stop() stops; if this process is killed, detached sentinels stop the
+ * database and the broker and release the folders (the orchestration exits
+ * when its stdin closes).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,14 +16,21 @@ import { TaskerClient } from '../client';
 import { setupDatabase, startOrchestration, type Orchestration } from './orchestration';
 import { startPostgres, type Postgres } from './postgres';
 import { removeDir } from './processes';
+import { rabbitmqBin, startRabbitmq, type Rabbitmq } from './rabbitmq';
+
+export type Messaging = 'pgmq' | 'rabbitmq';
 
 export interface LocalTaskerOptions {
   /** Where the data lives (kept between runs); default a throwaway folder. */
   dataDir?: string;
   /** Start the orchestration server (default true). */
   orchestration?: boolean;
+  /** tasker's messaging backend (default pgmq: queues in PostgreSQL). */
+  messaging?: Messaging;
+  /** With rabbitmq: a broker of yours (amqp://user:pass@host:port/vhost); default a private one started here. Ignored with pgmq. */
+  rabbitmqUrl?: string;
   /** Fixed ports; default free ones. */
-  ports?: { postgres?: number; orchestration?: number };
+  ports?: { postgres?: number; orchestration?: number; rabbitmq?: number };
   /** Also serve gRPC: true for a free port, or the port. */
   grpc?: boolean | number;
   /** Require one of these API keys (the client carries the first). */
@@ -46,6 +55,19 @@ export interface LocalTasker {
   /** Stop and start the database server (same port and data): outage tests. */
   stopDatabase(): Promise<void>;
   startDatabase(): Promise<void>;
+  messaging: Messaging;
+  /** The broker's URL (messaging rabbitmq). */
+  rabbitmqUrl?: string;
+  /**
+   * Stop and start the private broker (same port and data; durable queues
+   * and persistent messages survive): outage tests. The orchestration, which
+   * cannot reconnect, is restarted by itself once the broker answers.
+   * Rejects without a private broker (pgmq, or a rabbitmqUrl of yours).
+   */
+  stopBroker(): Promise<void>;
+  startBroker(): Promise<void>;
+  /** `rabbitmqctl ARGS` against the private broker (e.g. list_queues name messages); its output. */
+  rabbitmqctl(args: string[]): Promise<string>;
   /** Process ids of what runs (for whoever watches them). */
   pids(): number[];
   orchestrationLogs(): string;
@@ -101,7 +123,11 @@ function taskerPassword(dir: string): string {
 }
 
 export async function startLocalTasker(options: LocalTaskerOptions = {}): Promise<LocalTasker> {
-  const { log = () => {}, logLevel = 'warn', grpc = false, apiKeys = [] } = options;
+  const { log = () => {}, logLevel = 'warn', grpc = false, apiKeys = [], messaging = 'pgmq' } = options;
+  if (messaging !== 'pgmq' && messaging !== 'rabbitmq') throw new Error(`messaging must be 'pgmq' or 'rabbitmq', got '${String(messaging)}'`);
+  const ownBroker = messaging === 'rabbitmq' && options.rabbitmqUrl === undefined;
+  // A missing RabbitMQ says so before anything starts.
+  if (ownBroker) rabbitmqBin();
   const ephemeral = options.dataDir === undefined;
   const dataDir = ephemeral ? mkdtempSync(join(tmpdir(), 'tasker-local-')) : resolve(options.dataDir!);
   mkdirSync(dataDir, { recursive: true });
@@ -111,21 +137,34 @@ export async function startLocalTasker(options: LocalTaskerOptions = {}): Promis
     while (started.length) await started.pop()!();
   };
   try {
-    const pg: Postgres = await startPostgres({
-      dir: dataDir,
-      port: options.ports?.postgres,
-      log,
-      onAbandon: { remove: ephemeral ? [dataDir] : [lock.file] },
-    });
-    started.push(pg.stop);
-    const databaseUrl = `postgresql://tasker:${taskerPassword(dataDir)}@127.0.0.1:${pg.port}/tasker`;
-    await setupDatabase(pg.adminUrl, databaseUrl);
-    log('database ready: pgmq installed, tasker migrations applied');
+    // The broker boots in seconds: it comes up while the database is set up.
+    const brokerStarting = ownBroker ? startRabbitmq({ port: options.ports?.rabbitmq, log }) : undefined;
+    const databaseReady = (async () => {
+      const pg: Postgres = await startPostgres({
+        dir: dataDir,
+        port: options.ports?.postgres,
+        log,
+        onAbandon: { remove: ephemeral ? [dataDir] : [lock.file] },
+      });
+      started.push(pg.stop);
+      const databaseUrl = `postgresql://tasker:${taskerPassword(dataDir)}@127.0.0.1:${pg.port}/tasker`;
+      await setupDatabase(pg.adminUrl, databaseUrl);
+      log('database ready: pgmq installed, tasker migrations applied');
+      return { pg, databaseUrl };
+    })();
+    const [brokerResult, databaseResult] = await Promise.allSettled([brokerStarting, databaseReady]);
+    const broker: Rabbitmq | undefined = brokerResult.status === 'fulfilled' ? brokerResult.value : undefined;
+    if (broker) started.push(broker.stop);
+    if (brokerResult.status === 'rejected') throw brokerResult.reason;
+    if (databaseResult.status === 'rejected') throw databaseResult.reason;
+    const { pg, databaseUrl } = databaseResult.value;
+    const rabbitmqUrl = messaging === 'rabbitmq' ? (broker?.url ?? options.rabbitmqUrl) : undefined;
     let orch: Orchestration | undefined;
     if (options.orchestration !== false) {
-      orch = await startOrchestration(databaseUrl, { log, logLevel, grpc, apiKeys, port: options.ports?.orchestration });
+      orch = await startOrchestration(databaseUrl, { log, logLevel, grpc, apiKeys, port: options.ports?.orchestration, messaging, rabbitmqUrl });
       started.push(orch.stop);
     }
+    const noBroker = () => Promise.reject(new Error(messaging === 'rabbitmq' ? 'the broker is yours (rabbitmqUrl): stop and start it yourself' : "there is no broker: messaging is 'pgmq'"));
     return {
       databaseUrl,
       adminUrl: pg.adminUrl,
@@ -136,7 +175,12 @@ export async function startLocalTasker(options: LocalTaskerOptions = {}): Promis
       ephemeral,
       stopDatabase: pg.stopServer,
       startDatabase: pg.startServer,
-      pids: () => (orch ? [orch.pid] : []),
+      messaging,
+      rabbitmqUrl,
+      stopBroker: broker ? broker.stopBroker : noBroker,
+      startBroker: broker ? broker.startBroker : noBroker,
+      rabbitmqctl: broker ? broker.ctl : noBroker,
+      pids: () => [...(orch ? [orch.pid] : []), ...(broker?.pids() ?? [])],
       orchestrationLogs: () => orch?.logs() ?? '',
       stop,
     };
