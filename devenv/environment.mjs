@@ -43,11 +43,13 @@ export function uniqueNamespace(prefix) {
 /**
  * A throwaway local tasker (the package's startLocalTasker, lib/dev/) for a
  * test suite, a benchmark or the demo: Ctrl-C and SIGTERM stop it, and its
- * client retries tasker's first-task race (client.mjs). Resolves to
- * { databaseUrl, adminUrl, orchestrationUrl, grpcUrl, client,
- * stopDatabase, startDatabase, orchestrationLogs, stop }.
+ * client retries tasker's first-task race (client.mjs). `messaging:
+ * 'rabbitmq'` puts tasker's queues on a private RabbitMQ broker. Resolves to
+ * { databaseUrl, adminUrl, orchestrationUrl, grpcUrl, client, messaging,
+ * rabbitmqUrl, stopDatabase, startDatabase, stopBroker, startBroker,
+ * rabbitmqctl, orchestrationLogs, stop }.
  */
-export async function startEnvironment({ orchestration = true, log = () => {}, logLevel = 'warn', grpc = false, apiKeys = [] } = {}) {
+export async function startEnvironment({ orchestration = true, log = () => {}, logLevel = 'warn', grpc = false, apiKeys = [], messaging = 'pgmq' } = {}) {
   const onSignal = (signal) => {
     stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
@@ -60,7 +62,7 @@ export async function startEnvironment({ orchestration = true, log = () => {}, l
     await local?.stop();
   };
   try {
-    local = await startLocalTasker({ orchestration, log, logLevel, grpc, apiKeys });
+    local = await startLocalTasker({ orchestration, log, logLevel, grpc, apiKeys, messaging });
   } catch (e) {
     await stop();
     throw e;
