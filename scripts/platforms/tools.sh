@@ -15,7 +15,8 @@ say() { echo "[platforms] $*" >&2; }
 ensure_apt() {
   local missing=()
   command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
-  [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || missing+=(libc6-arm64-cross libc6-dev-arm64-cross)
+  [ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || missing+=(libc6-arm64-cross)
+  [ -e /usr/aarch64-linux-gnu/lib/crt1.o ] || missing+=(libc6-dev-arm64-cross)
   [ -e /usr/aarch64-linux-gnu/lib/libstdc++.so.6 ] || missing+=(libstdc++6-arm64-cross)
   command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
   [ ${#missing[@]} = 0 ] && return
@@ -40,7 +41,7 @@ ensure_rust() {
   [ -x "$LLVM_BIN/llvm-strip" ] || rustup component add llvm-tools
 }
 
-# zig (the linker for musl and macOS) and cargo-zigbuild, from PyPI into a venv.
+# zig (linker for musl, C compiler for macOS) and cargo-zigbuild, from PyPI into a venv.
 ensure_zig() {
   local venv="$TOOLS/venv"
   if ! "$venv/bin/cargo-zigbuild" --version 2>/dev/null | grep -q "$ZIGBUILD_VERSION" ||
