@@ -327,6 +327,13 @@ export interface HealthReport {
   workerRunning: boolean
   /** Whether the worker's database sessions work (false while it is unreachable, or with no worker). */
   databaseReachable: boolean
+  /** The messaging backend of the running worker (`pgmq`, `rabbitmq`), or none. */
+  messaging?: string
+  /**
+   * On RabbitMQ, whether the step reader reaches the broker (false while it
+   * is unreachable, or with no worker); on PGMQ, as `databaseReachable`.
+   */
+  brokerReachable: boolean
   workerCoreStatus: string
   version: string
   message: string
@@ -926,6 +933,16 @@ export interface WorkerConfig {
   maxClaimedSteps?: number
   /** Crash recovery of claimed steps (on by default). */
   recovery?: RecoveryOptions
+  /**
+   * tasker's messaging backend, as the orchestration's: `pgmq` (queues in
+   * PostgreSQL) or `rabbitmq` (default: `TASKER_MESSAGING_BACKEND`, else `pgmq`).
+   */
+  messagingBackend?: string
+  /**
+   * The broker, `amqp://user:password@host:port/vhost` (with `rabbitmq`;
+   * default: `RABBITMQ_URL`).
+   */
+  rabbitmqUrl?: string
 }
 
 /** Answer of `getWorkerStatus`. */

@@ -43,6 +43,10 @@ export interface CliOptions {
   logFormat: LogFormat;
   workerId?: string;
   environment?: string;
+  /** tasker's messaging backend, as the orchestration's. */
+  messaging?: 'pgmq' | 'rabbitmq';
+  /** The broker, with `messaging: 'rabbitmq'`. */
+  rabbitmqUrl?: string;
   validate: boolean;
   check: boolean;
   help: boolean;
@@ -82,6 +86,9 @@ Runs TypeScript/JavaScript step handlers as a tasker-core worker.
                            start, drain and stop lines show at every level but error and off
   --log-format text|json   (env TASKER_LOG_FORMAT; default text)
   --worker-id <id>         (env TASKER_WORKER_ID)
+  --messaging pgmq|rabbitmq  tasker's messaging backend, as the orchestration's
+                           (env TASKER_MESSAGING_BACKEND; default pgmq)
+  --rabbitmq-url <url>     amqp://user:password@host:port/vhost, with rabbitmq (env RABBITMQ_URL)
   --environment <env>      test, development or production (env TASKER_ENV)
   --no-validate            do not check at start that every template step has a handler
                            (env TASKER_VALIDATE_HANDLERS=false); for workers sharing namespaces
@@ -97,7 +104,7 @@ const LEVELS: LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
 /** The settings a config file may hold. */
 const FILE_KEYS = [
   'handlers', 'templates', 'namespace', 'namespaces', 'databaseUrl', 'concurrency', 'delivery', 'drainTimeoutMs',
-  'web', 'logLevel', 'logFormat', 'workerId', 'environment', 'validate', 'worker',
+  'web', 'logLevel', 'logFormat', 'workerId', 'environment', 'messaging', 'rabbitmqUrl', 'validate', 'worker',
 ] as const;
 
 type Settings = Partial<Omit<CliOptions, 'cliLogLevel' | 'check' | 'help' | 'version' | 'worker' | 'configFile' | 'handlers' | 'namespaces'>> & {
@@ -130,6 +137,8 @@ export function parseFlags(argv: string[]): Settings {
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         'worker-id': { type: 'string' },
+        messaging: { type: 'string' },
+        'rabbitmq-url': { type: 'string' },
         environment: { type: 'string' },
         'no-validate': { type: 'boolean' },
         config: { type: 'string' },
@@ -154,6 +163,8 @@ export function parseFlags(argv: string[]): Settings {
   if (v['log-level'] !== undefined) settings.logLevel = logLevel('--log-level', v['log-level']);
   if (v['log-format'] !== undefined) settings.logFormat = oneOf('--log-format', v['log-format'], ['text', 'json'] as const);
   if (v['worker-id'] !== undefined) settings.workerId = v['worker-id'];
+  if (v.messaging !== undefined) settings.messaging = oneOf('--messaging', v.messaging, ['pgmq', 'rabbitmq'] as const);
+  if (v['rabbitmq-url'] !== undefined) settings.rabbitmqUrl = v['rabbitmq-url'];
   if (v.environment !== undefined) settings.environment = v.environment;
   if (v['no-validate']) settings.validate = false;
   if (v.config !== undefined) settings.config = v.config;
@@ -179,6 +190,8 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Settin
   if ((value = get('TASKER_LOG_LEVEL'))) settings.logLevel = logLevel('TASKER_LOG_LEVEL', value);
   if ((value = get('TASKER_LOG_FORMAT'))) settings.logFormat = oneOf('TASKER_LOG_FORMAT', value, ['text', 'json'] as const);
   if ((value = get('TASKER_WORKER_ID'))) settings.workerId = value;
+  if ((value = get('TASKER_MESSAGING_BACKEND'))) settings.messaging = oneOf('TASKER_MESSAGING_BACKEND', value, ['pgmq', 'rabbitmq'] as const);
+  if ((value = get('RABBITMQ_URL'))) settings.rabbitmqUrl = value;
   if ((value = get('TASKER_ENV'))) settings.environment = value;
   if ((value = get('TASKER_VALIDATE_HANDLERS'))) settings.validate = oneOf('TASKER_VALIDATE_HANDLERS', value, ['true', 'false'] as const) === 'true';
   if ((value = get('TASKER_WORKER_CONFIG'))) settings.config = value;
@@ -222,6 +235,8 @@ export function settingsFromFile(file: string, read: (path: string) => string = 
   if (raw.logLevel !== undefined) settings.logLevel = logLevel(at('logLevel'), raw.logLevel);
   if (raw.logFormat !== undefined) settings.logFormat = oneOf(at('logFormat'), raw.logFormat, ['text', 'json'] as const);
   if (raw.workerId !== undefined) settings.workerId = text_(at('workerId'), raw.workerId);
+  if (raw.messaging !== undefined) settings.messaging = oneOf(at('messaging'), raw.messaging, ['pgmq', 'rabbitmq'] as const);
+  if (raw.rabbitmqUrl !== undefined) settings.rabbitmqUrl = text_(at('rabbitmqUrl'), raw.rabbitmqUrl);
   if (raw.environment !== undefined) settings.environment = text_(at('environment'), raw.environment);
   if (raw.validate !== undefined) {
     if (typeof raw.validate !== 'boolean') throw new UsageError(`${at('validate')} must be true or false`);
@@ -262,6 +277,8 @@ export function resolveOptions(argv: string[], env: Record<string, string | unde
     cliLogLevel,
     logFormat: pick('logFormat') ?? 'text',
     workerId: pick('workerId'),
+    messaging: pick('messaging'),
+    rabbitmqUrl: pick('rabbitmqUrl'),
     environment: pick('environment'),
     validate: pick('validate') ?? true,
     check: flags.check ?? false,

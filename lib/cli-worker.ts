@@ -57,6 +57,8 @@ export function workerConfig(options: CliOptions): WorkerConfig {
   set('environment', options.environment);
   set('logLevel', options.logLevel);
   set('workerId', options.workerId);
+  set('messagingBackend', options.messaging);
+  set('rabbitmqUrl', options.rabbitmqUrl);
   set('webBindAddress', options.web);
   return config;
 }

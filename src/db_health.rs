@@ -17,12 +17,28 @@ struct State {
     last_logged: Option<Instant>,
 }
 
-#[derive(Default)]
 pub struct DbHealth {
+    /// What is reached ("the database", "the message broker"), for the log line.
+    subject: &'static str,
     state: Mutex<State>,
 }
 
+impl Default for DbHealth {
+    fn default() -> Self {
+        Self::of("the database")
+    }
+}
+
 impl DbHealth {
+    /// The health of reaching `subject`.
+    pub fn of(subject: &'static str) -> Self {
+        Self { subject, state: Mutex::new(State::default()) }
+    }
+
+    pub fn subject(&self) -> &'static str {
+        self.subject
+    }
+
     /// A query of `what` failed with `error`.
     pub fn failed(&self, what: &str, error: &dyn std::fmt::Display) {
         let mut state = lock(&self.state);
@@ -35,7 +51,8 @@ impl DbHealth {
             tracing::error!(
                 target: "tasker_worker_js",
                 down_for_s = since.elapsed().as_secs(),
-                "the database is unreachable ({what}: {error}); steps resume by themselves when it answers again"
+                "{} is unreachable ({what}: {error}); steps resume by themselves when it answers again",
+                self.subject
             );
         }
     }
@@ -45,7 +62,7 @@ impl DbHealth {
         let mut state = lock(&self.state);
         if let Some((since, _)) = state.down.take() {
             state.last_logged = None;
-            tracing::warn!(target: "tasker_worker_js", "the database answers again after {} ms", since.elapsed().as_millis());
+            tracing::warn!(target: "tasker_worker_js", "{} answers again after {} ms", self.subject, since.elapsed().as_millis());
         }
     }
 

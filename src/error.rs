@@ -23,6 +23,8 @@ pub enum ErrorCode {
     BootstrapFailed,
     /// PostgreSQL could not be reached with the given URL.
     DatabaseUnavailable,
+    /// The RabbitMQ broker could not be reached (or refused the login) with the given URL.
+    BrokerUnavailable,
     /// The dispatch or completion channel is closed or saturated.
     ChannelClosed,
     /// A push subscription is already attached to the worker.
@@ -48,13 +50,14 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::NotBootstrapped,
         ErrorCode::AlreadyRunning,
         ErrorCode::InvalidArgument,
         ErrorCode::UnknownEvent,
         ErrorCode::BootstrapFailed,
         ErrorCode::DatabaseUnavailable,
+        ErrorCode::BrokerUnavailable,
         ErrorCode::ChannelClosed,
         ErrorCode::SubscriptionActive,
         ErrorCode::Internal,
@@ -78,6 +81,7 @@ impl AsRef<str> for ErrorCode {
             ErrorCode::UnknownEvent => "UNKNOWN_EVENT",
             ErrorCode::BootstrapFailed => "BOOTSTRAP_FAILED",
             ErrorCode::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
+            ErrorCode::BrokerUnavailable => "BROKER_UNAVAILABLE",
             ErrorCode::ChannelClosed => "CHANNEL_CLOSED",
             ErrorCode::SubscriptionActive => "SUBSCRIPTION_ACTIVE",
             ErrorCode::Internal => "INTERNAL",

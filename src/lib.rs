@@ -16,7 +16,7 @@ mod cancelled;
 #[cfg(feature = "bench")]
 #[path = "../bench/addon/mod.rs"]
 mod bench;
-mod claiming;
+mod claims;
 mod client;
 mod config;
 mod conversions;
@@ -60,6 +60,11 @@ pub struct HealthReport {
     pub worker_running: bool,
     /// Whether the worker's database sessions work (false while it is unreachable, or with no worker).
     pub database_reachable: bool,
+    /// The messaging backend of the running worker (`pgmq`, `rabbitmq`), or none.
+    pub messaging: Option<String>,
+    /// On RabbitMQ, whether the step reader reaches the broker (false while it
+    /// is unreachable, or with no worker); on PGMQ, as `databaseReachable`.
+    pub broker_reachable: bool,
     pub worker_core_status: String,
     pub version: String,
     pub message: String,
@@ -75,26 +80,36 @@ pub fn health_check() -> napi::Result<HealthReport, error::ErrorCode> {
                 healthy: true,
                 worker_running: false,
                 database_reachable: false,
+                messaging: None,
+                broker_reachable: false,
                 worker_core_status: "not_running".into(),
                 version,
                 message: "addon loaded; no worker is running".into(),
             },
             Ok(w) => {
                 let database = w.health.problem();
-                let status = w.handle.clone().block_on(worker::status_of(w));
+                let broker = w.broker_health.as_ref().map_or_else(|| database.clone(), |h| h.problem());
+                let messaging = Some(w.messaging.to_string());
+                let status = w.handle.clone().block_on(worker::status_of(w.clone()));
                 let core_ok = status.worker_core_status == "running" || status.graceful_shutdown;
                 let worker_id = status.worker_id.unwrap_or_default();
-                let message = match &database {
-                    None => format!("worker {worker_id} is {}", status.worker_core_status),
-                    Some((down_for, error)) => format!(
+                let message = match (&database, w.broker_health.as_ref().and(broker.as_ref())) {
+                    (None, None) => format!("worker {worker_id} is {}", status.worker_core_status),
+                    (Some((down_for, error)), _) => format!(
                         "worker {worker_id} cannot reach its database for {} s ({error}); steps resume by themselves when it answers",
+                        down_for.as_secs()
+                    ),
+                    (None, Some((down_for, error))) => format!(
+                        "worker {worker_id} cannot reach its message broker for {} s ({error}); steps resume by themselves when it answers",
                         down_for.as_secs()
                     ),
                 };
                 HealthReport {
-                    healthy: core_ok && database.is_none(),
+                    healthy: core_ok && database.is_none() && broker.is_none(),
                     worker_running: true,
                     database_reachable: database.is_none(),
+                    broker_reachable: broker.is_none(),
+                    messaging,
                     message,
                     worker_core_status: status.worker_core_status,
                     version,

@@ -19,7 +19,8 @@ let templates;
 
 describe('database outage', { timeout: 300_000 }, () => {
   before(async () => {
-    env = await startEnvironment();
+    // On the backend of the run (scripts/test-all.sh runs it on RabbitMQ too).
+    env = await startEnvironment({ messaging: process.env.TASKER_MESSAGING_BACKEND ?? 'pgmq' });
     templates = prepareTemplates(uniqueNamespace(`outage_${runtimeName}`), undefined, { only: ['single'] });
   });
 
@@ -35,6 +36,8 @@ describe('database outage', { timeout: 300_000 }, () => {
     const worker = new pkg.Worker({
       config: {
         databaseUrl: env.databaseUrl,
+        messagingBackend: env.messaging,
+        rabbitmqUrl: env.rabbitmqUrl,
         templatePath: templates.path,
         namespace: templates.namespace,
         environment: 'test',
@@ -107,7 +110,7 @@ describe('database outage', { timeout: 300_000 }, () => {
         firstNewTaskComplete: completedAt.get(firstNew.uuid) - upAt,
         inFlightTasksComplete: Math.max(...[...inFlight, lost].map((uuid) => completedAt.get(uuid))) - upAt,
       };
-      console.log(`database outage (${runtimeName}): down ${upAt - downAt} ms; after PostgreSQL answered again (ms): ${JSON.stringify(figures)}`);
+      console.log(`database outage (${runtimeName}, ${env.messaging}): down ${upAt - downAt} ms; after PostgreSQL answered again (ms): ${JSON.stringify(figures)}`);
       assert.ok(figures.firstStep <= 5000, `steps flow again ${figures.firstStep} ms after the restart`);
       assert.ok(figures.lostResultRetried <= 5000, `the lost result's step ran again ${figures.lostResultRetried} ms after the restart`);
       assert.ok(figures.firstNewTaskComplete <= 5000, `the first task created after the restart completed ${figures.firstNewTaskComplete} ms after it`);

@@ -18,6 +18,12 @@ export function freePort() {
   });
 }
 
+/** The messaging backend the suite runs on (scripts/test-all.sh's RabbitMQ pass sets it). */
+function messagingEnv() {
+  const pass = ['TASKER_MESSAGING_BACKEND', 'RABBITMQ_URL'].filter((name) => process.env[name]);
+  return Object.fromEntries(pass.map((name) => [name, process.env[name]]));
+}
+
 /**
  * Starts `command args` (default: this runtime running dist/cli.js) with a
  * clean environment plus `env`. Returns { child, entries, output, waitFor,
@@ -25,7 +31,7 @@ export function freePort() {
  */
 export function startCli(args, { env = {}, command = process.execPath, prefix = [CLI] } = {}) {
   const child = spawn(command, [...prefix, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...messagingEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const entries = [];

@@ -170,6 +170,8 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
     running.local = await startLocalTasker({
       dataDir,
       ports: { postgres: flags.pgPort, orchestration: flags.port },
+      messaging: options.messaging,
+      rabbitmqUrl: options.rabbitmqUrl,
       grpc: flags.grpc ? (flags.grpcPort ?? true) : false,
       log: (message) => log('debug', message),
     });
@@ -179,7 +181,13 @@ export async function runDev(argv: string[], env: Record<string, string | undefi
       running.server = await startDevServer({ client: local.client!, sql: running.sql, port: flags.uiPort });
     }
     if (options.handlers.length > 0) {
-      const config = { ...workerConfig(options), databaseUrl: local.databaseUrl, environment: options.environment ?? 'development' };
+      const config = {
+        ...workerConfig(options),
+        databaseUrl: local.databaseUrl,
+        messagingBackend: local.messaging,
+        rabbitmqUrl: local.rabbitmqUrl,
+        environment: options.environment ?? 'development',
+      };
       const worker = createWorker({ ...options, drainTimeoutMs: Math.min(options.drainTimeoutMs ?? 5000, 5000) }, log, config);
       if (typeof worker === 'number') return await stopAll(worker);
       running.worker = worker;
@@ -205,6 +213,8 @@ function announce(flags: DevFlags, options: CliOptions, running: Running, log: L
   const readyMs = Math.round(performance.now());
   const info = {
     databaseUrl: local.databaseUrl,
+    messaging: local.messaging,
+    rabbitmqUrl: local.rabbitmqUrl,
     orchestrationUrl: local.orchestrationUrl,
     grpcUrl: local.grpcUrl,
     uiUrl: running.server?.url,
@@ -223,11 +233,13 @@ function announce(flags: DevFlags, options: CliOptions, running: Running, log: L
     ...(info.uiUrl ? [`  page           ${info.uiUrl}`] : []),
     `  orchestration  ${info.orchestrationUrl}${info.grpcUrl ? `  (gRPC ${info.grpcUrl})` : ''}`,
     `  database       ${info.databaseUrl}`,
+    ...(info.rabbitmqUrl ? [`  broker         ${info.rabbitmqUrl} (RabbitMQ)`] : []),
     `  data           ${info.dataDir}${info.ephemeral ? ' (removed at exit)' : ' (kept; --ephemeral for a throwaway one)'}`,
     ...(info.worker ? [`  worker         ${options.handlers.join(', ')} for ${options.templates}`] : ['  worker         none (give --handlers and --templates to run yours here)']),
     'For another shell (a worker, a script using TaskerClient):',
     `  export DATABASE_URL='${info.databaseUrl}'`,
     `  export TASKER_ORCHESTRATION_URL='${info.orchestrationUrl}'`,
+    ...(info.rabbitmqUrl ? ['  export TASKER_MESSAGING_BACKEND=rabbitmq', `  export RABBITMQ_URL='${info.rabbitmqUrl}'`] : []),
     'Ctrl-C stops everything.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -14,7 +14,8 @@ mod validate;
 
 use napi_derive::napi;
 
-pub use resolve::{resolve, RecoverySettings, ResolvedConfig};
+pub use resolve::{resolve, Messaging, RecoverySettings, ResolvedConfig};
+pub use tasker_config_defaults::{redacted, with_broker_timeouts};
 pub use tasker_toml::{with_application_name, write_config_file};
 
 
@@ -57,6 +58,12 @@ pub struct WorkerConfig {
     pub max_claimed_steps: Option<u32>,
     /// Crash recovery of claimed steps (on by default).
     pub recovery: Option<RecoveryOptions>,
+    /// tasker's messaging backend, as the orchestration's: `pgmq` (queues in
+    /// PostgreSQL) or `rabbitmq` (default: `TASKER_MESSAGING_BACKEND`, else `pgmq`).
+    pub messaging_backend: Option<String>,
+    /// The broker, `amqp://user:password@host:port/vhost` (with `rabbitmq`;
+    /// default: `RABBITMQ_URL`).
+    pub rabbitmq_url: Option<String>,
 }
 
 /// How steps claimed by a worker process that died are brought back.

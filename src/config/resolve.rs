@@ -37,6 +37,25 @@ pub struct ResolvedConfig {
     /// Explicit `maxClaimedSteps`, if given.
     pub max_claimed_steps: Option<u32>,
     pub recovery: RecoverySettings,
+    pub messaging: Messaging,
+}
+
+/// The messaging backend, as tasker's orchestration uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Messaging {
+    /// Queues in PostgreSQL (the pgmq extension).
+    Pgmq,
+    /// A RabbitMQ broker; `url` as given (with its password: never show it, see `redacted`).
+    RabbitMq { url: String },
+}
+
+impl Messaging {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Messaging::Pgmq => "pgmq",
+            Messaging::RabbitMq { .. } => "rabbitmq",
+        }
+    }
 }
 
 /// Crash recovery settings after defaults.
@@ -124,6 +143,7 @@ pub fn resolve(
         check_range("maxClaimedSteps", max, 1, 10_000)?;
     }
 
+    let messaging = messaging(config, env)?;
     let mut tasker = match &config.config_path {
         Some(path) => load_config_file(path)?,
         None => generated_config(),
@@ -131,6 +151,7 @@ pub fn resolve(
     let step_queue_prefix = tasker.common.queues.worker_namespace.clone();
     let tasker_url = with_application_name(&database_url, &application_name);
     apply_overrides(&mut tasker, config, &tasker_url, &environment, &worker_id)?;
+    super::tasker_toml::apply_messaging(&mut tasker, &messaging);
 
     Ok(ResolvedConfig {
         tasker,
@@ -145,7 +166,31 @@ pub fn resolve(
         step_queue_prefix,
         max_claimed_steps: config.max_claimed_steps,
         recovery,
+        messaging,
     })
+}
+
+/// The backend and its broker: options first, then the environment tasker's own deployments use.
+fn messaging(config: &WorkerConfig, env: &dyn Fn(&str) -> Option<String>) -> BridgeResult<Messaging> {
+    let (backend, field) = match &config.messaging_backend {
+        Some(b) => (b.clone(), "messagingBackend"),
+        None => (env("TASKER_MESSAGING_BACKEND").unwrap_or_else(|| "pgmq".into()), "TASKER_MESSAGING_BACKEND"),
+    };
+    match backend.as_str() {
+        "pgmq" => Ok(Messaging::Pgmq),
+        "rabbitmq" => {
+            let (url, field) = match &config.rabbitmq_url {
+                Some(u) => (u.clone(), "rabbitmqUrl"),
+                None => (
+                    env("RABBITMQ_URL").ok_or_else(|| BridgeError::invalid("rabbitmqUrl", "is required with messagingBackend 'rabbitmq' (or set RABBITMQ_URL): amqp://user:password@host:port/vhost"))?,
+                    "RABBITMQ_URL",
+                ),
+            };
+            super::validate::validate_amqp_url(field, &url)?;
+            Ok(Messaging::RabbitMq { url })
+        }
+        other => Err(BridgeError::invalid(field, format!("'{other}' is not a messaging backend: give 'pgmq' or 'rabbitmq'"))),
+    }
 }
 
 fn recovery_settings(options: Option<&RecoveryOptions>) -> BridgeResult<RecoverySettings> {
@@ -245,6 +290,19 @@ mod tests {
     }
 
     #[test]
+    fn the_messaging_backend_comes_from_the_options_then_the_environment() {
+        assert_eq!(resolve(&base(), &env_of(&[])).unwrap().messaging, Messaging::Pgmq);
+        let env = env_of(&[("TASKER_MESSAGING_BACKEND", "rabbitmq"), ("RABBITMQ_URL", "amqp://g:secret@h:5672/%2F")]);
+        let r = resolve(&base(), &env).unwrap();
+        assert_eq!(r.messaging, Messaging::RabbitMq { url: "amqp://g:secret@h:5672/%2F".into() });
+        assert_eq!(r.tasker.common.queues.backend, "rabbitmq");
+        let pinned = WorkerConfig { messaging_backend: Some("pgmq".into()), ..base() };
+        assert_eq!(resolve(&pinned, &env).unwrap().messaging, Messaging::Pgmq, "the option wins");
+        let err = resolve(&WorkerConfig { messaging_backend: Some("rabbitmq".into()), rabbitmq_url: Some("rabbit://g:secret@h".into()), ..base() }, &env_of(&[])).unwrap_err();
+        assert!(err.message.starts_with("rabbitmqUrl") && !err.message.contains("secret"), "{}", err.message);
+    }
+
+    #[test]
     fn bad_input_names_the_field() {
         let cases: Vec<(WorkerConfig, &str)> = vec![
             (WorkerConfig { database_url: None, ..base() }, "databaseUrl"),
@@ -262,6 +320,9 @@ mod tests {
             (WorkerConfig { config_path: Some("/no/such.toml".into()), ..base() }, "configPath"),
             (WorkerConfig { database_max_connections: Some(0), ..base() }, "databaseMaxConnections"),
             (WorkerConfig { database_acquire_timeout_seconds: Some(0), ..base() }, "databaseAcquireTimeoutSeconds"),
+            (WorkerConfig { messaging_backend: Some("kafka".into()), ..base() }, "messagingBackend"),
+            (WorkerConfig { messaging_backend: Some("rabbitmq".into()), ..base() }, "rabbitmqUrl"),
+            (WorkerConfig { messaging_backend: Some("rabbitmq".into()), rabbitmq_url: Some("http://h".into()), ..base() }, "rabbitmqUrl"),
             (
                 WorkerConfig {
                     dispatch: Some(DispatchTuning { completion_timeout_ms: Some(5), ..Default::default() }),

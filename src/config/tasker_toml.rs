@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use tasker_config_defaults::{default_worker_config, to_toml};
+use tasker_config_defaults::{default_worker_config, to_toml, use_rabbitmq};
 use tasker_shared::config::tasker::{TaskerConfig, WorkerConfig as TaskerWorkerConfig, WorkerWebConfig};
 use tasker_shared::config::ConfigLoader;
 
 use super::validate::{check_range, validate_bind_address};
-use super::WorkerConfig;
+use super::{Messaging, WorkerConfig};
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
 
 /// A complete worker configuration from tasker-shared's defaults.
@@ -100,6 +100,15 @@ pub(super) fn apply_overrides(
 }
 
 
+/// Points tasker at the messaging backend (RabbitMQ: with the broker's
+/// timeouts, see `tasker_config_defaults::use_rabbitmq`).
+pub fn apply_messaging(tasker: &mut TaskerConfig, messaging: &Messaging) {
+    match messaging {
+        Messaging::Pgmq => tasker.common.queues.backend = messaging.name().to_string(),
+        Messaging::RabbitMq { url } => use_rabbitmq(tasker, url),
+    }
+}
+
 /// The URL with `application_name` set, so the worker's sessions can be told apart.
 /// Replaces any `application_name` the URL had: crash recovery attributes
 /// claims to a worker process by the name of the session that made them.
@@ -151,6 +160,16 @@ mod tests {
         );
         assert!(loaded.worker.as_ref().unwrap().web.is_none());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn messaging_sets_the_backend() {
+        let mut tasker = generated_config();
+        apply_messaging(&mut tasker, &Messaging::RabbitMq { url: "amqp://g:g@h:1/%2F".into() });
+        assert_eq!(tasker.common.queues.backend, "rabbitmq");
+        assert!(tasker.common.queues.rabbitmq.as_ref().unwrap().url.starts_with("amqp://g:g@h:1/%2F?"));
+        apply_messaging(&mut tasker, &Messaging::Pgmq);
+        assert_eq!(tasker.common.queues.backend, "pgmq");
     }
 
     #[test]

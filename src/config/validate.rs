@@ -122,3 +122,21 @@ pub(super) fn validate_bind_address(address: &str) -> BridgeResult<()> {
         })
 }
 
+
+/// A broker URL tasker's client (lapin) can use: `amqp://` or `amqps://`
+/// with a host. The message never repeats a password.
+pub(super) fn validate_amqp_url(field: &str, url: &str) -> BridgeResult<()> {
+    let shown = crate::config::redacted(url);
+    let Some(rest) = url.strip_prefix("amqp://").or_else(|| url.strip_prefix("amqps://")) else {
+        return Err(BridgeError::invalid(field, format!("'{shown}' is not an AMQP URL: give amqp://user:password@host:port/vhost")));
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err(BridgeError::invalid(field, format!("'{shown}' names no host: give amqp://user:password@host:port/vhost")));
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Err(BridgeError::invalid(field, format!("'{shown}' holds whitespace")));
+    }
+    Ok(())
+}

@@ -16,6 +16,7 @@
 //!   retries them per their retry policy (the lost attempt counts). A step
 //!   whose worker is alive is never touched: its lock is held.
 
+pub mod announce;
 mod lease;
 pub(crate) mod sweep;
 

@@ -22,14 +22,15 @@ use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
 use crate::cancellation::CancelWatch;
-use crate::claiming::Reader;
-use crate::config::{self, WorkerConfig};
+use crate::claims::Reader;
+use crate::config::{self, Messaging, WorkerConfig};
 use crate::db_health::DbHealth;
 use crate::dispatch::Dispatch;
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
 use crate::logging;
 use crate::push::PushState;
 use crate::starvation;
+use crate::recovery::announce::{AnnounceConfig, Announcer};
 use crate::recovery::Recovery;
 use crate::sync::lock;
 use crate::templates;
@@ -49,13 +50,19 @@ pub struct RunningWorker {
     reader: tokio::sync::Mutex<Option<Reader>>,
     recovery: tokio::sync::Mutex<Option<Recovery>>,
     cancel_watch: tokio::sync::Mutex<Option<CancelWatch>>,
+    /// On RabbitMQ: step messages a broker outage kept from the orchestration.
+    announcer: tokio::sync::Mutex<Option<Announcer>>,
     /// Ends the dispatch channel's monitor task.
     monitor: watch::Sender<bool>,
     pub health: Arc<DbHealth>,
+    /// The broker's reachability, on RabbitMQ.
+    pub broker_health: Option<Arc<DbHealth>>,
+    /// `pgmq` or `rabbitmq`.
+    pub messaging: &'static str,
     graceful: AtomicBool,
     /// Where to confirm, at shutdown, that every claim of this process has
     /// its result stored (crash recovery's claim records); None when off.
-    claims_check: Option<(String, uuid::Uuid, String)>,
+    claims_check: Option<(String, uuid::Uuid, Option<String>)>,
 }
 
 static CURRENT: Mutex<Option<Arc<RunningWorker>>> = Mutex::new(None);
@@ -160,15 +167,15 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
 
     let started = runtime.block_on(async {
         let lease = start::prepare_database(&resolved).await?;
+        start::prepare_broker(&resolved).await?;
         let started = start::start_system(&resolved, &templates::namespaces(&found), &templates::publishers(&found)).await?;
-        let reader = start::reader_config(&resolved, &started.namespaces);
-        start::create_step_queues(&resolved, &reader).await?;
-        Ok::<_, BridgeError>((lease, started, reader))
+        start::prepare_step_queues(&resolved, &started.namespaces).await?;
+        Ok::<_, BridgeError>((lease, started))
     });
     // tasker reads its configuration once, at bootstrap: nothing to leave behind.
     let _ = std::fs::remove_file(&config_file);
     let _ = std::fs::remove_dir(&config_dir);
-    let (lease, started, reader_config) = match started {
+    let (lease, started) = match started {
         Ok(parts) => parts,
         Err(e) => {
             runtime.shutdown_timeout(Duration::from_secs(2));
@@ -180,13 +187,32 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
     let health = Arc::new(DbHealth::default());
     let (monitor, monitor_stopped) = watch::channel(false);
     handle.spawn(starvation::monitor(started.dispatch.clone(), monitor_stopped));
-    let reader = Reader::start(
-        &handle,
-        reader_config,
-        started.commands,
-        started.dispatch.clone(),
-        health.clone(),
-    );
+    // The reader reports its own backend's outages (the database's are the lease's too).
+    let source_health = match resolved.messaging {
+        Messaging::Pgmq => health.clone(),
+        Messaging::RabbitMq { .. } => Arc::new(DbHealth::of("the message broker")),
+    };
+    let source = {
+        // Its database pool is made lazily, which needs the runtime's context.
+        let _context = handle.enter();
+        start::claim_source(&handle, &resolved, &started.namespaces)
+    };
+    let reader = Reader::start(&handle, source, started.commands, started.dispatch.clone(), source_health.clone());
+    let announcer = match &resolved.messaging {
+        Messaging::Pgmq => None,
+        Messaging::RabbitMq { url } => Some(Announcer::start(
+            &handle,
+            AnnounceConfig {
+                url: config::with_broker_timeouts(url),
+                results_queue: resolved.tasker.common.queues.orchestration_queues.step_results.clone(),
+                step_queues: started.namespaces.iter().map(|ns| (ns.clone(), format!("{}_{ns}_queue", resolved.step_queue_prefix))).collect(),
+                database_url: start::session_url(&resolved, "announce"),
+                incarnation: resolved.incarnation,
+                claims_recorded: resolved.recovery.enabled,
+            },
+            started.context.clone(),
+        )),
+    };
     let recovery = lease.map(|lease| lease.start(&handle, started.context, started.dispatch.clone(), health.clone()));
     let cancel_watch = CancelWatch::start(&handle, start::session_url(&resolved, "cancel"), started.dispatch.clone());
 
@@ -204,11 +230,15 @@ fn bootstrap_inner(options: WorkerConfig) -> BridgeResult<BootstrapResult> {
         reader: tokio::sync::Mutex::new(Some(reader)),
         recovery: tokio::sync::Mutex::new(recovery),
         cancel_watch: tokio::sync::Mutex::new(Some(cancel_watch)),
+        announcer: tokio::sync::Mutex::new(announcer),
         monitor,
         health,
+        broker_health: (source_health.subject() != "the database").then_some(source_health),
+        messaging: resolved.messaging.name(),
         graceful: AtomicBool::new(false),
         claims_check: resolved.recovery.enabled.then(|| {
-            let results_queue = resolved.tasker.common.queues.orchestration_queues.step_results.clone();
+            // On PGMQ a stopping worker also sees its results' messages in the queue table.
+            let results_queue = matches!(resolved.messaging, Messaging::Pgmq).then(|| resolved.tasker.common.queues.orchestration_queues.step_results.clone());
             (start::session_url(&resolved, "stop"), resolved.incarnation, results_queue)
         }),
     });
@@ -291,7 +321,7 @@ fn shutdown(worker: Arc<RunningWorker>) -> u32 {
         // tasker-worker stores results on a task its stop does not wait for:
         // wait until every claim of this process has its result stored.
         if let Some((url, incarnation, results_queue)) = &worker.claims_check {
-            start::wait_for_claims_settled(url, *incarnation, results_queue, Duration::from_secs(15)).await;
+            start::wait_for_claims_settled(url, *incarnation, results_queue.as_deref(), Duration::from_secs(15)).await;
         }
         logging::quiet_queue_poller();
         let mut system = worker.system.lock().await;
@@ -299,6 +329,9 @@ fn shutdown(worker: Arc<RunningWorker>) -> u32 {
             tracing::warn!(target: "tasker_worker_js", error = %e, "worker system stop reported an error");
         }
         drop(system);
+        if let Some(announcer) = worker.announcer.lock().await.take() {
+            announcer.stop(Duration::from_secs(2)).await;
+        }
         // Last: the lease goes only once the results above are stored.
         if let Some(recovery) = worker.recovery.lock().await.take() {
             recovery.stop(Duration::from_secs(5)).await;

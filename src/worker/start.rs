@@ -13,8 +13,10 @@ use tasker_worker::worker::{
 };
 use tasker_worker::{WorkerBootstrap, WorkerSystemHandle};
 
-use crate::claiming::ReaderConfig;
-use crate::config::{with_application_name, ResolvedConfig};
+use crate::claims::pgmq::{PgmqConfig, PgmqSource};
+use crate::claims::rabbitmq::{self, RabbitConfig, RabbitSource};
+use crate::claims::Source;
+use crate::config::{with_application_name, with_broker_timeouts, Messaging, ResolvedConfig};
 use crate::dispatch::{channel_length, Dispatch};
 use crate::domain_events::publisher::JsPublisher;
 use crate::domain_events::SkipCancelled;
@@ -51,7 +53,7 @@ pub fn session_url(resolved: &ResolvedConfig, role: &str) -> String {
 pub async fn prepare_database(resolved: &ResolvedConfig) -> BridgeResult<Option<Lease>> {
     let url = session_url(resolved, "setup");
     let unavailable = |detail: String| {
-        BridgeError::new(ErrorCode::DatabaseUnavailable, format!("cannot use the database at {}: {detail}", redact(&resolved.database_url)))
+        BridgeError::new(ErrorCode::DatabaseUnavailable, format!("cannot use the database at {}: {detail}", crate::config::redacted(&resolved.database_url)))
     };
     let mut conn = match tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(&url)).await {
         Err(_) => return Err(unavailable("no answer within 10 s; is PostgreSQL running and reachable?".into())),
@@ -92,9 +94,10 @@ pub async fn prepare_database(resolved: &ResolvedConfig) -> BridgeResult<Option<
 /// stores a result in three steps: the transition, the step's `results`,
 /// then the message; cutting it short leaves a step the orchestration can
 /// never process).
-pub async fn wait_for_claims_settled(url: &str, incarnation: uuid::Uuid, results_queue: &str, limit: Duration) {
+pub async fn wait_for_claims_settled(url: &str, incarnation: uuid::Uuid, results_queue: Option<&str>, limit: Duration) {
     const IDLE: Duration = Duration::from_millis(1500);
-    let table = format!("pgmq.q_{results_queue}");
+    // On RabbitMQ the queue cannot be looked into: stored results are enough.
+    let table = results_queue.map(|q| format!("pgmq.q_{q}"));
     let wait = async {
         let mut conn = sqlx::PgConnection::connect(url).await?;
         // Results are stored one at a time, in milliseconds: when none has
@@ -106,7 +109,7 @@ pub async fn wait_for_claims_settled(url: &str, incarnation: uuid::Uuid, results
                 "SELECT count(*) FROM tasker_worker_js.claims c \
                  JOIN tasker.workflow_steps ws ON ws.workflow_step_uuid = c.workflow_step_uuid \
                  WHERE c.incarnation = $1 AND (c.state = 'claimed' OR ws.results IS NULL \
-                   OR (to_regclass($2) IS NOT NULL AND NOT tasker_worker_js.result_announced($2, c.workflow_step_uuid)))",
+                   OR ($2::text IS NOT NULL AND to_regclass($2) IS NOT NULL AND NOT tasker_worker_js.result_announced($2, c.workflow_step_uuid)))",
             )
             .bind(incarnation)
             .bind(&table)
@@ -133,17 +136,6 @@ pub async fn wait_for_claims_settled(url: &str, incarnation: uuid::Uuid, results
     }
 }
 
-/// Hides the password of a database URL in messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
-        }
-        _ => url.to_string(),
-    }
-}
 
 /// Boots tasker-worker, one worker process at a time per database.
 ///
@@ -225,31 +217,75 @@ pub async fn start_system(resolved: &ResolvedConfig, defined: &[String], publish
     Ok(Started { system, event_bus, dispatch, commands, context, namespaces })
 }
 
-/// Creates the orchestration's queue of each namespace served before the
-/// worker reports itself started (the orchestration cannot send a step to a
-/// queue that does not exist yet: the step would never arrive).
-pub async fn create_step_queues(resolved: &ResolvedConfig, reader: &ReaderConfig) -> BridgeResult<()> {
-    let failed = |e: sqlx::Error| BridgeError::new(ErrorCode::BootstrapFailed, format!("could not create the namespace queues: {e}"));
-    let mut conn = sqlx::PgConnection::connect(&session_url(resolved, "setup")).await.map_err(failed)?;
-    for (queue, _) in &reader.queues {
-        sqlx::query("SELECT pgmq.create($1)").bind(queue).execute(&mut conn).await.map_err(failed)?;
-    }
-    let _ = conn.close().await;
+/// Checks that the broker answers before tasker-worker tries it (its own
+/// attempt would fail with a misleading "database connection" error, or
+/// hang for the OS's TCP timeout on a host that does not answer).
+pub async fn prepare_broker(resolved: &ResolvedConfig) -> BridgeResult<()> {
+    let Messaging::RabbitMq { url } = &resolved.messaging else { return Ok(()) };
+    let conn = rabbitmq::connect(&with_broker_timeouts(url))
+        .await
+        .map_err(|e| BridgeError::new(ErrorCode::BrokerUnavailable, format!("{e}; is RabbitMQ running there, and are its user and password right?")))?;
+    let _ = conn.close(200, "checked").await;
     Ok(())
 }
 
-/// Where the step reader reads: the orchestration's queue of each namespace served.
-pub fn reader_config(resolved: &ResolvedConfig, namespaces: &[String]) -> ReaderConfig {
-    let visibility_timeout_s = resolved
-        .tasker
-        .worker
-        .as_ref()
-        .map(|w| w.event_systems.worker.timing.visibility_timeout_seconds as i32)
-        .unwrap_or(30);
-    ReaderConfig {
-        database_url: session_url(resolved, "claim"),
-        queues: namespaces.iter().map(|ns| ReaderConfig::queue_of(&resolved.step_queue_prefix, ns)).collect(),
-        visibility_timeout_s,
+/// Creates the orchestration's queue of each namespace served before the
+/// worker reports itself started (the orchestration never creates them, and
+/// a step sent to a queue that does not exist never arrives).
+pub async fn prepare_step_queues(resolved: &ResolvedConfig, namespaces: &[String]) -> BridgeResult<()> {
+    let queues = step_queues(resolved, namespaces);
+    match &resolved.messaging {
+        Messaging::Pgmq => {
+            let failed = |e: sqlx::Error| BridgeError::new(ErrorCode::BootstrapFailed, format!("could not create the namespace queues: {e}"));
+            let mut conn = sqlx::PgConnection::connect(&session_url(resolved, "setup")).await.map_err(failed)?;
+            for queue in &queues {
+                sqlx::query("SELECT pgmq.create($1)").bind(queue).execute(&mut conn).await.map_err(failed)?;
+            }
+            let _ = conn.close().await;
+        }
+        Messaging::RabbitMq { url } => {
+            let failed = |e: String| BridgeError::new(ErrorCode::BrokerUnavailable, format!("could not declare the namespace queues: {e}"));
+            let conn = rabbitmq::connect(&with_broker_timeouts(url)).await.map_err(failed)?;
+            let channel = conn.create_channel().await.map_err(|e| failed(e.to_string()))?;
+            for queue in &queues {
+                rabbitmq::declare_step_queue(&channel, queue).await.map_err(failed)?;
+            }
+            let _ = conn.close(200, "declared").await;
+        }
+    }
+    Ok(())
+}
+
+/// The orchestration's queue of each namespace (it names them `worker_<namespace>_queue`).
+fn step_queues(resolved: &ResolvedConfig, namespaces: &[String]) -> Vec<String> {
+    namespaces.iter().map(|ns| PgmqConfig::queue_of(&resolved.step_queue_prefix, ns).0).collect()
+}
+
+/// Where the step reader takes steps from: the orchestration's queue of each namespace served.
+pub fn claim_source(runtime: &tokio::runtime::Handle, resolved: &ResolvedConfig, namespaces: &[String]) -> Source {
+    match &resolved.messaging {
+        Messaging::Pgmq => {
+            let visibility_timeout_s = resolved
+                .tasker
+                .worker
+                .as_ref()
+                .map(|w| w.event_systems.worker.timing.visibility_timeout_seconds as i32)
+                .unwrap_or(30);
+            Source::Pgmq(PgmqSource::new(
+                runtime,
+                PgmqConfig {
+                    database_url: session_url(resolved, "claim"),
+                    queues: namespaces.iter().map(|ns| PgmqConfig::queue_of(&resolved.step_queue_prefix, ns)).collect(),
+                    visibility_timeout_s,
+                },
+            ))
+        }
+        Messaging::RabbitMq { url } => Source::RabbitMq(RabbitSource::new(RabbitConfig {
+            url: with_broker_timeouts(url),
+            queues: step_queues(resolved, namespaces),
+            database_url: session_url(resolved, "claim"),
+            consumer_prefix: format!("twjs-{}", resolved.incarnation.simple()),
+        })),
     }
 }
 
@@ -268,9 +304,4 @@ mod tests {
         assert!(super::unserved(&some, &strings(&["a", "b"]), &strings(&["b"])).is_empty(), "only what it was asked to serve");
     }
 
-    #[test]
-    fn redact_hides_the_password() {
-        assert_eq!(super::redact("postgresql://u:secret@h:5/d"), "postgresql://u:***@h:5/d");
-        assert_eq!(super::redact("postgresql://h/d"), "postgresql://h/d");
-    }
 }

@@ -1,6 +1,11 @@
 //! Complete tasker configurations built from tasker-shared's own config types
 //! and defaults, and their TOML form (what `TASKER_CONFIG_PATH` points at).
-//! Shared by the addon (worker configs) and tasker-devenv (orchestration).
+//! Shared by the addon (worker configs), tasker-devenv (orchestration) and
+//! tasker-bench (the native worker).
+
+mod broker;
+
+pub use broker::{redacted, use_rabbitmq, with_broker_timeouts, BROKER_CONNECT_TIMEOUT_MS, BROKER_HEARTBEAT_SECONDS};
 
 use tasker_shared::config::tasker::{CommonConfig, TaskerConfig, WorkerConfig};
 

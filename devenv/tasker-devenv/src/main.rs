@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use tasker_orchestration::orchestration::bootstrap::OrchestrationBootstrap;
-use tasker_config_defaults::{default_common, to_toml};
+use tasker_config_defaults::{default_common, redacted, to_toml, with_broker_timeouts, BROKER_CONNECT_TIMEOUT_MS, BROKER_HEARTBEAT_SECONDS};
 use tasker_shared::config::tasker::{
     ApiKeyConfig, AuthConfig, GrpcConfig, OrchestrationConfig, OrchestrationWebConfig, RabbitmqConfig, TaskerConfig,
 };
@@ -207,51 +207,19 @@ fn orchestration_config(args: &Args) -> TaskerConfig {
     TaskerConfig { common, orchestration: Some(orchestration), worker: None }
 }
 
-/// Connection timeout (ms) and heartbeat (s) added to a broker URL that does not set them.
-const CONNECTION_TIMEOUT_MS: u64 = 5000;
-const HEARTBEAT_SECONDS: u16 = 10;
-
-/// tasker's RabbitMQ settings for `url`. lapin reads the connection timeout
-/// and the heartbeat only from the URL's query (tasker's `heartbeat_seconds`
-/// is never passed on): without them a connect to a silent host waits out the
-/// OS's SYN timeout (~2 min) and a dead peer is noticed after the server's
-/// 60 s heartbeat. The prefetch stays tasker's default.
+/// tasker's RabbitMQ settings for `url` (with the broker timeouts of
+/// tasker_config_defaults). The prefetch stays tasker's default.
 fn rabbitmq_config(url: &str) -> RabbitmqConfig {
-    RabbitmqConfig { url: with_connection_parameters(url), heartbeat_seconds: HEARTBEAT_SECONDS, ..RabbitmqConfig::default() }
-}
-
-fn with_connection_parameters(url: &str) -> String {
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let has = |key: &str| query.split('&').any(|pair| pair.split('=').next() == Some(key));
-    let mut added = Vec::new();
-    if !has("connection_timeout") {
-        added.push(format!("connection_timeout={CONNECTION_TIMEOUT_MS}"));
-    }
-    if !has("heartbeat") {
-        added.push(format!("heartbeat={HEARTBEAT_SECONDS}"));
-    }
-    if added.is_empty() {
-        return url.to_string();
-    }
-    let separator = if !url.contains('?') { "?" } else if url.ends_with('?') || url.ends_with('&') { "" } else { "&" };
-    format!("{url}{separator}{}", added.join("&"))
-}
-
-/// `amqp://host:port/vhost` without its credentials, for messages.
-fn redacted(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest)),
-        None => "(a broker URL)".into(),
-    }
+    RabbitmqConfig { url: with_broker_timeouts(url), heartbeat_seconds: BROKER_HEARTBEAT_SECONDS, ..RabbitmqConfig::default() }
 }
 
 /// A connection to the broker through tasker's own provider.
 async fn connect_broker(url: &str) -> Result<MessagingProvider> {
     let config = rabbitmq_config(url);
-    match tokio::time::timeout(Duration::from_millis(CONNECTION_TIMEOUT_MS + 1000), MessagingProvider::new_rabbitmq(&config)).await {
+    match tokio::time::timeout(Duration::from_millis(BROKER_CONNECT_TIMEOUT_MS + 1000), MessagingProvider::new_rabbitmq(&config)).await {
         Ok(Ok(provider)) => Ok(provider),
         Ok(Err(e)) => Err(anyhow!(BrokerUnavailable(format!("RabbitMQ at {} is unavailable: {e}", redacted(url))))),
-        Err(_) => Err(anyhow!(BrokerUnavailable(format!("RabbitMQ at {} did not answer within {CONNECTION_TIMEOUT_MS} ms", redacted(url))))),
+        Err(_) => Err(anyhow!(BrokerUnavailable(format!("RabbitMQ at {} did not answer within {BROKER_CONNECT_TIMEOUT_MS} ms", redacted(url))))),
     }
 }
 
@@ -596,11 +564,7 @@ mod tests {
     }
 
     #[test]
-    fn connection_parameters_are_added_only_when_absent() {
-        assert_eq!(with_connection_parameters("amqp://h/%2F?heartbeat=3"), "amqp://h/%2F?heartbeat=3&connection_timeout=5000");
-        assert_eq!(with_connection_parameters("amqp://h/%2F?connection_timeout=1&heartbeat=2"), "amqp://h/%2F?connection_timeout=1&heartbeat=2");
-        assert_eq!(with_connection_parameters("amqp://h/%2F?"), "amqp://h/%2F?connection_timeout=5000&heartbeat=10");
-        assert_eq!(redacted("amqp://u:secret@h:1/%2F"), "amqp://h:1/%2F");
+    fn broker_addresses_default_the_port() {
         assert_eq!(broker_address("amqp://u:p@127.0.0.1:5673/%2F?heartbeat=1"), "127.0.0.1:5673");
         assert_eq!(broker_address("amqp://localhost"), "localhost:5672");
         assert_eq!(broker_address("amqp://u:p@[::1]/%2F"), "[::1]:5672");
