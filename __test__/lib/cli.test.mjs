@@ -38,6 +38,8 @@ function cli(args, env = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+const pick = (options) => [options.messaging, options.rabbitmqUrl];
+
 describe('options', () => {
   test('flags win over the environment, which wins over the config file', () => {
     const dir = tempDir();
@@ -81,6 +83,16 @@ describe('options', () => {
     assert.deepEqual([off.logLevel, off.cliLogLevel], ['off', 'error'], 'the native worker silent, this command only its errors');
   });
 
+  test('the messaging backend: flag, environment or config file', () => {
+    assert.equal(resolveOptions([], {}).messaging, undefined, "the addon's default (pgmq) applies");
+    const env = { TASKER_MESSAGING_BACKEND: 'rabbitmq', RABBITMQ_URL: 'amqp://g:g@127.0.0.1:1/%2F' };
+    assert.deepEqual(pick(resolveOptions([], env)), ['rabbitmq', 'amqp://g:g@127.0.0.1:1/%2F']);
+    assert.deepEqual(pick(resolveOptions(['--messaging', 'pgmq'], env)), ['pgmq', 'amqp://g:g@127.0.0.1:1/%2F'], 'the flag wins');
+    const file = join(tempDir(), 'worker.json');
+    writeFileSync(file, JSON.stringify({ messaging: 'rabbitmq', rabbitmqUrl: 'amqp://h/%2F' }));
+    assert.deepEqual(pick(resolveOptions(['--config', file, '--rabbitmq-url', 'amqp://other/%2F'], {})), ['rabbitmq', 'amqp://other/%2F']);
+  });
+
   test('every bad value is a usage error that names it', () => {
     const bad = (argv, env, pattern) => assert.throws(() => resolveOptions(argv, env ?? {}), (e) => e instanceof UsageError && pattern.test(e.message));
     bad(['--nope'], null, /Unknown option '--nope'/);
@@ -94,6 +106,8 @@ describe('options', () => {
     bad(['--drain-timeout', '-1'], null, /--drain-timeout/);
     bad([], { TASKER_CONCURRENCY: 'many' }, /TASKER_CONCURRENCY: "many"/);
     bad([], { TASKER_VALIDATE_HANDLERS: 'yes' }, /TASKER_VALIDATE_HANDLERS: "yes" is not one of true, false/);
+    bad(['--messaging', 'kafka'], null, /--messaging: "kafka" is not one of pgmq, rabbitmq/);
+    bad([], { TASKER_MESSAGING_BACKEND: 'sqs' }, /TASKER_MESSAGING_BACKEND: "sqs" is not one of pgmq, rabbitmq/);
     const dir = tempDir();
     const write = (text) => {
       const file = join(dir, `c${Math.random()}.json`);

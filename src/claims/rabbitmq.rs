@@ -40,8 +40,10 @@ use crate::sync::lock;
 /// How long `fetch` waits for a delivery before the loop looks again (and
 /// sees a connection that died quietly).
 const IDLE_WAIT: Duration = Duration::from_secs(1);
-/// Connecting gives up after this (a host that does not answer).
-pub const CONNECT_WITHIN: Duration = Duration::from_secs(10);
+/// Connecting gives up after this: a host that does not answer, or a server
+/// that accepts but never speaks AMQP (the URL's connect timeout, 5 s, only
+/// covers the TCP connect). A worker's start fails within 10 s.
+pub const CONNECT_WITHIN: Duration = Duration::from_secs(6);
 /// A step tasker could not claim for a transient reason is offered again
 /// after this pause, at most MAX_RETRIES times, then dead-lettered.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
