@@ -3,7 +3,7 @@
 //
 //   npm run bench                  full run (several minutes after the release build)
 //   npm run bench -- --quick       fewer events and shorter windows: about 5 minutes
-//   options: --only bridge,delivery,throughput,memory,idle,e2e,latency,retry,scale   --runtimes node,bun,deno
+//   options: --only bridge,delivery,throughput,memory,idle,e2e,latency,retry,scale,backends   --runtimes node,bun,deno
 //            --debug (measure the debug build as is)   --out FILE (default bench/results/latest.json)
 //            --prebuilt (no cargo build: use the artifacts already in target/)
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ import { retryTurnaround } from './lib/retry.mjs';
 import { median } from './lib/stats.mjs';
 import { table } from './lib/table.mjs';
 
-const ALL = ['bridge', 'delivery', 'throughput', 'memory', 'idle', 'e2e', 'latency', 'retry', 'scale'];
+const ALL = ['bridge', 'delivery', 'throughput', 'memory', 'idle', 'e2e', 'latency', 'retry', 'scale', 'backends'];
 const NEEDS_ENVIRONMENT = ['idle', 'e2e', 'latency', 'retry', 'scale'];
 const { values: options } = parseArgs({
   options: {
@@ -45,6 +45,9 @@ const sizes = quick
       latency: { tasks: 8 }, retry: { recovering: 3, exhausted: 1 }, scale: { tasks: 30, repeats: 1 } }
   : { bridge: { rounds: 15, perRound: 3000 }, delivery: { events: 3000 }, throughput: { events: 50_000, warmup: 5_000, rounds: 3 }, memory: { events: 100_000, warmup: 10_000 }, idle: { seconds: 30 }, e2e: { tasks: 100, repeats: 3 },
       latency: { tasks: 30 }, retry: { recovering: 8, exhausted: 3 }, scale: { tasks: 100, repeats: 3 } };
+// PGMQ against RabbitMQ: end-to-end at this many handlers at once, and the lone task.
+const BACKENDS = ['pgmq', 'rabbitmq'];
+const BACKEND_CONCURRENCY = 8;
 // Scale-out: this many TypeScript worker processes (Node) on one namespace.
 const SCALE_WORKERS = [1, 2, 4];
 const SCALE_CONCURRENCY = 8;
@@ -71,10 +74,10 @@ function machine() {
   };
 }
 
-async function withEnvironment(build, fn) {
+async function withEnvironment(build, fn, { messaging = 'pgmq' } = {}) {
   process.env.TASKER_DEVENV_BIN = build.devenvBinary;
-  log('starting the environment (PostgreSQL + orchestration)');
-  const environment = await startEnvironment();
+  log(`starting the environment (PostgreSQL + orchestration${messaging === 'rabbitmq' ? ' + RabbitMQ' : ''})`);
+  const environment = await startEnvironment({ messaging });
   try {
     return await fn(environment);
   } finally {
@@ -182,6 +185,26 @@ async function main() {
         results.scale = summarizeRuns(runs);
       }
     });
+  }
+  if (only.includes('backends')) {
+    // One environment per backend, one after the other: the same workers,
+    // tasks and machine, only the queues differ.
+    results.backends = [];
+    for (const messaging of BACKENDS) {
+      await withEnvironment(build, async (environment) => {
+        const runs = [];
+        for (let repeat = 0; repeat < sizes.e2e.repeats; repeat++) {
+          for (const kind of ['native', ...runtimes]) {
+            log(`${messaging}: end-to-end, ${kind}, maxInFlight ${BACKEND_CONCURRENCY}, ${sizes.e2e.tasks} tasks (repeat ${repeat + 1}/${sizes.e2e.repeats})`);
+            runs.push(await throughputRun(environment, kind, BACKEND_CONCURRENCY, sizes.e2e.tasks, build));
+          }
+        }
+        log(`${messaging}: lone 4-step linear task, ${sizes.latency.tasks} tasks each: ${['native', ...runtimes].join(', ')}`);
+        const latency = await loneTaskLatency(environment, ['native', ...runtimes], sizes.latency.tasks, build);
+        results.backends.push({ messaging, e2eRuns: runs, e2e: summarizeRuns(runs), taskLatency: latency });
+        save();
+      }, { messaging });
+    }
   }
   results.finishedAt = new Date().toISOString();
   save();

@@ -7,9 +7,9 @@ import { pkg } from '../lib/package.mjs';
 import { params, runCase } from '../lib/child.mjs';
 
 runCase(async () => {
-  const { databaseUrl, templatePath, namespace, concurrency } = params();
+  const { databaseUrl, messaging, rabbitmqUrl, templatePath, namespace, concurrency } = params();
   const worker = new pkg.Worker({
-    config: { databaseUrl, templatePath, namespace, environment: 'test' },
+    config: { databaseUrl, messagingBackend: messaging, rabbitmqUrl, templatePath, namespace, environment: 'test' },
     concurrency,
   });
   worker.register('bench.step', (ctx) => ({ ok: true, step: ctx.stepName }));

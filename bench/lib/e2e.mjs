@@ -10,14 +10,19 @@ import { distribution } from './stats.mjs';
 
 const TEMPLATES = new URL('../templates/', import.meta.url);
 
-/** A worker process of `kind` serving `namespace`; prints READY once it claims steps. */
-export function startWorker(kind, { databaseUrl, templatePath, namespace, concurrency, benchBinary, env }) {
+/**
+ * A worker process of `kind` serving `namespace`, on the environment's
+ * messaging backend; prints READY once it claims steps.
+ */
+export function startWorker(kind, { environment, templatePath, namespace, concurrency, benchBinary, env }) {
+  const { databaseUrl, messaging = 'pgmq', rabbitmqUrl } = environment;
   if (kind === 'native') {
-    return start(benchBinary, ['worker', '--database-url', databaseUrl, '--template-path', templatePath, '--concurrency', String(concurrency)]);
+    const broker = messaging === 'rabbitmq' ? ['--messaging', 'rabbitmq', '--rabbitmq-url', rabbitmqUrl] : [];
+    return start(benchBinary, ['worker', '--database-url', databaseUrl, '--template-path', templatePath, '--concurrency', String(concurrency), ...broker]);
   }
   const [command, args] = runtimeCommand(kind, join(benchDir, 'cases', 'e2e-worker.mjs'));
   return start(command, args, {
-    env: { ...process.env, ...env, BENCH_PARAMS: JSON.stringify({ databaseUrl, templatePath, namespace, concurrency }) },
+    env: { ...process.env, ...env, BENCH_PARAMS: JSON.stringify({ databaseUrl, messaging, rabbitmqUrl, templatePath, namespace, concurrency }) },
   });
 }
 
@@ -50,7 +55,7 @@ export async function throughputRun(environment, kind, concurrency, tasks, { ben
   const started = [];
   try {
     for (let i = 0; i < workers; i++) {
-      started.push(startWorker(kind, { databaseUrl: environment.databaseUrl, templatePath, namespace, concurrency, benchBinary, env }));
+      started.push(startWorker(kind, { environment, templatePath, namespace, concurrency, benchBinary, env }));
     }
     await Promise.all(started.map((worker) => waitForLine(worker, 'READY')));
     const waiting = waitTasks(benchBinary, environment.databaseUrl, namespace, tasks);

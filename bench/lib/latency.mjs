@@ -41,7 +41,7 @@ export async function loneTaskLatency(environment, kinds, tasks, { benchBinary, 
   const workers = [];
   try {
     for (const lane of lanes) {
-      workers.push(startWorker(lane.kind, { databaseUrl: environment.databaseUrl, templatePath: lane.templates.path, namespace: lane.namespace, concurrency: CONCURRENCY, benchBinary, env }));
+      workers.push(startWorker(lane.kind, { environment, templatePath: lane.templates.path, namespace: lane.namespace, concurrency: CONCURRENCY, benchBinary, env }));
     }
     await Promise.all(workers.map((worker) => waitForLine(worker, 'READY')));
     for (let i = 0; i < WARMUP + tasks; i++) {

@@ -49,7 +49,7 @@ async function finalErrorMs(databaseUrl, taskUuids) {
 export async function retryTurnaround(environment, runtime, { recovering, exhausted }, { benchBinary, env }) {
   const namespace = uniqueNamespace('retry');
   const templates = prepareTemplates(namespace, TEMPLATES);
-  const worker = startWorker(runtime, { databaseUrl: environment.databaseUrl, templatePath: templates.path, namespace, concurrency: 8, benchBinary, env });
+  const worker = startWorker(runtime, { environment, templatePath: templates.path, namespace, concurrency: 8, benchBinary, env });
   const run = async (failures, i) => {
     const { taskUuid } = await environment.client.createTask({ name: 'bench_retry', namespace, context: { failures, backoffSeconds: BACKOFF_SECONDS, i }, reason: 'retry benchmark' });
     const task = await environment.client.waitForTask(taskUuid, { timeoutMs: 120_000, intervalMs: 100 });

@@ -60,6 +60,7 @@ export function table(results) {
   rows.push(...taskLatencyRows(results.taskLatency ?? []));
   rows.push(...retryRows(results.retry ?? []));
   rows.push(...scaleRows(results.scale ?? []));
+  rows.push(...backendRows(results.backends ?? []));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
   return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
@@ -97,4 +98,27 @@ function scaleRows(list) {
       [`scale-out steps/s, ${r.workers} worker processes (vs 1)`, r.kind, `${r.stepsPerSecond}`, `${one.stepsPerSecond}`, ratio(r.stepsPerSecond, one.stepsPerSecond)],
       [`scale-out task completion p50, ${r.workers} worker processes (vs 1)`, r.kind, ms(r.taskLatencyMs.p50), ms(one.taskLatencyMs.p50), ratio(r.taskLatencyMs.p50, one.taskLatencyMs.p50)],
     ]);
+}
+
+/** Each backend: TypeScript against native end to end, and RabbitMQ against PGMQ. */
+function backendRows(list) {
+  const rows = [];
+  const pgmq = list.find((b) => b.messaging === 'pgmq');
+  for (const backend of list) {
+    const native = backend.e2e.find((r) => r.kind === 'native');
+    const nativeLone = backend.taskLatency.find((r) => r.kind === 'native');
+    for (const run of backend.e2e) {
+      const label = `${backend.messaging}: end-to-end steps/s, maxInFlight ${run.concurrency}`;
+      if (run.kind !== 'native' && native) rows.push([`${label} (TS vs native)`, run.kind, `${run.stepsPerSecond}`, `${native.stepsPerSecond}`, ratio(run.stepsPerSecond, native.stepsPerSecond)]);
+      const onPgmq = backend !== pgmq && pgmq?.e2e.find((r) => r.kind === run.kind);
+      if (onPgmq) rows.push([`${label} (rabbitmq vs pgmq)`, run.kind, `${run.stepsPerSecond}`, `${onPgmq.stepsPerSecond}`, ratio(run.stepsPerSecond, onPgmq.stepsPerSecond)]);
+    }
+    for (const lone of backend.taskLatency) {
+      const label = `${backend.messaging}: lone 4-step linear task, p50`;
+      if (lone.kind !== 'native' && nativeLone) rows.push([`${label} (TS vs native)`, lone.kind, ms(lone.taskLatencyMs.p50), ms(nativeLone.taskLatencyMs.p50), ratio(lone.taskLatencyMs.p50, nativeLone.taskLatencyMs.p50)]);
+      const onPgmq = backend !== pgmq && pgmq?.taskLatency.find((r) => r.kind === lone.kind);
+      if (onPgmq) rows.push([`${label} (rabbitmq vs pgmq)`, lone.kind, ms(lone.taskLatencyMs.p50), ms(onPgmq.taskLatencyMs.p50), ratio(lone.taskLatencyMs.p50, onPgmq.taskLatencyMs.p50)]);
+    }
+  }
+  return rows;
 }

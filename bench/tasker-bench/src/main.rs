@@ -2,6 +2,7 @@
 //!
 //! Usage:
 //!   tasker-bench worker --database-url URL --template-path DIR [--concurrency N]
+//!                       [--messaging pgmq|rabbitmq --rabbitmq-url URL]
 //!       The native baseline: tasker-worker with Rust handlers (every step
 //!       succeeds at once) run by tasker's own HandlerDispatchService, at most
 //!       N at once. Prints `READY` once it claims steps; stops on SIGINT or
@@ -23,6 +24,8 @@ pub struct Args {
     pub template_path: String,
     pub namespace: String,
     pub concurrency: usize,
+    /// The RabbitMQ broker, when the orchestration is on RabbitMQ.
+    pub rabbitmq_url: Option<String>,
     pub count: i64,
     pub timeout: Duration,
 }
@@ -36,9 +39,11 @@ fn parse_args() -> Result<Args> {
         template_path: String::new(),
         namespace: String::new(),
         concurrency: 10,
+        rabbitmq_url: None,
         count: 0,
         timeout: Duration::from_secs(300),
     };
+    let mut messaging = String::from("pgmq");
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
         let number = |v: &str| v.parse::<u64>().map_err(|_| anyhow!("{flag} must be a positive integer, got {v}"));
@@ -47,6 +52,8 @@ fn parse_args() -> Result<Args> {
             "--template-path" => parsed.template_path = value,
             "--namespace" => parsed.namespace = value,
             "--concurrency" => parsed.concurrency = number(&value)?.clamp(1, 10_000) as usize,
+            "--messaging" => messaging = value,
+            "--rabbitmq-url" => parsed.rabbitmq_url = Some(value),
             "--count" => parsed.count = number(&value)? as i64,
             "--timeout-s" => parsed.timeout = Duration::from_secs(number(&value)?),
             other => bail!("unknown option {other}"),
@@ -54,6 +61,12 @@ fn parse_args() -> Result<Args> {
     }
     if parsed.database_url.is_empty() {
         bail!("--database-url (or DATABASE_URL) is required");
+    }
+    match messaging.as_str() {
+        "pgmq" => parsed.rabbitmq_url = None,
+        "rabbitmq" if parsed.rabbitmq_url.is_none() => bail!("--messaging rabbitmq needs --rabbitmq-url"),
+        "rabbitmq" => {}
+        other => bail!("--messaging must be pgmq or rabbitmq, got {other}"),
     }
     Ok(parsed)
 }

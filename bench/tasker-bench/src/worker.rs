@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use async_trait::async_trait;
-use tasker_config_defaults::{default_worker_config, to_toml};
+use tasker_config_defaults::{default_worker_config, to_toml, use_rabbitmq};
 use tasker_shared::messaging::StepExecutionResult;
 use tasker_shared::types::TaskSequenceStep;
 use tasker_shared::TaskerResult;
@@ -57,6 +57,9 @@ pub async fn run(args: &Args) -> Result<()> {
     config.common.execution.environment = "test".into();
     if let Some(worker) = config.worker.as_mut() {
         worker.worker_id = worker_id.clone();
+    }
+    if let Some(url) = &args.rabbitmq_url {
+        use_rabbitmq(&mut config, url);
     }
     let path = std::env::temp_dir().join(format!("tasker-bench-worker-{}.toml", std::process::id()));
     std::fs::write(&path, to_toml(&config).map_err(|e| anyhow!(e))?)?;
