@@ -30,7 +30,10 @@ unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 . scripts/platforms/runtimes.sh
 
 ALL_PLATFORMS=(linux-arm64-gnu linux-x64-musl linux-arm64-musl darwin-arm64 darwin-x64)
-CI_PLATFORMS=(linux-arm64-gnu linux-x64-musl)
+# Measured in a fresh clone: arm64-gnu and x64-musl built and run 10 min,
+# darwin-arm64 linked and checked 4 min; arm64-musl (8.5 min) and darwin-x64
+# (4 min) would take .ci/run near its 60-minute limit.
+CI_PLATFORMS=(linux-arm64-gnu linux-x64-musl darwin-arm64)
 profile=${PROFILE:-debug}
 selected=("${ALL_PLATFORMS[@]}")
 build_only=false
