@@ -113,6 +113,8 @@ async function main() {
         log(`delivery latency, ${rt}, ${delivery}`);
         results.latency.push(await inChild(rt, 'delivery', { delivery, ...sizes.delivery }));
       }
+      log(`the floor: a bare ThreadsafeFunction call, ${rt}`);
+      results.latency.push(await inChild(rt, 'floor', sizes.delivery));
     }
   }
   if (only.includes('throughput')) {

@@ -228,10 +228,10 @@ impl Harness {
 }
 
 /// A small xorshift generator: uniform gaps in 0..bound without a dependency.
-struct Jitter(u64);
+pub(super) struct Jitter(pub(super) u64);
 
 impl Jitter {
-    fn next(&mut self, bound: u64) -> u64 {
+    pub(super) fn next(&mut self, bound: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

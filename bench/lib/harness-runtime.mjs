@@ -22,6 +22,8 @@ export function harnessRuntime(harness) {
     completeStepEventAsync: (eventId, result) => harness.completeAsync(eventId, result),
     subscribeStepEvents: (callback, options) => harness.subscribe(callback, options),
     subscribeStepEventBatches: (callback, options) => harness.subscribeBatches(callback, options),
+    // Synthetic steps belong to no task: none is ever cancelled.
+    subscribeStepCancellations: () => ({ close: noop, closed: false }),
     getFfiDispatchMetrics: () => harness.metrics(),
     checkStarvationWarnings: noop,
     cleanupTimeouts: () => 0,

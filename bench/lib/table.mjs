@@ -21,6 +21,12 @@ export function table(results) {
     if (raw && push) {
       rows.push(['  of which the addon alone (callback vs Worker push), p50', rt, us(raw.latencyUs.p50), us(push.latencyUs.p50), ratio(raw.latencyUs.p50, push.latencyUs.p50)]);
     }
+    const floor = lat.find((r) => r.delivery === 'floor');
+    if (floor && push) {
+      for (const p of ['p50', 'p99']) {
+        rows.push([`  the floor: a bare ThreadsafeFunction call, ${p} (vs Worker push)`, rt, us(floor.latencyUs[p]), us(push.latencyUs[p]), ratio(floor.latencyUs[p], push.latencyUs[p])]);
+      }
+    }
     const trip = byRuntime(results.throughput ?? [], rt);
     for (const [mode, label] of [['worker', 'the Worker'], ['addon', 'the addon alone']]) {
       const batched = trip.find((r) => r.mode === mode);
