@@ -81,7 +81,11 @@ run_files() {
       deno) NO_COLOR=1 node_modules/.bin/deno test -A --no-check "${files[@]}" 2>&1 | tee "$out" || rc=$?
         echo "$label deno: $(grep -E '^(ok|FAILED) \| ' "$out" | tail -1) (exit $rc)" >>"$work/summary" ;;
     esac
-    [ "$rc" = 0 ] || failed=1
+    if [ "$rc" != 0 ]; then
+      failed=1
+      # CI keeps only part of the output: the summary names what failed and why.
+      grep -E '^\s*not ok |^\(fail\) | => \./|^\s*error:' "$out" | sort -u | head -12 | cut -c1-400 | sed 's/^/  /' >>"$work/summary" || true
+    fi
   done
 }
 
