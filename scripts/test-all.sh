@@ -84,7 +84,8 @@ run_files() {
     if [ "$rc" != 0 ]; then
       failed=1
       # CI keeps only part of the output: the summary names what failed and why.
-      grep -E '^\s*not ok |^\(fail\) | => \./|^\s*error:' "$out" | sort -u | head -12 | cut -c1-400 | sed 's/^/  /' >>"$work/summary" || true
+      # (-A1: node's YAML puts a multi-line error's text on the next line.)
+      grep -E -A1 '^\s*not ok |^\(fail\) | => \./|^\s*error:' "$out" | grep -v -E '^--$|^\s*---$|error: \|-$' | awk '!seen[$0]++' | head -16 | cut -c1-400 | sed 's/^/  /' >>"$work/summary" || true
     fi
   done
 }

@@ -41,15 +41,29 @@ const templateValue = (name) => JSON.stringify({ namespace: templates.namespace,
 async function createFromForm(name, context) {
   await page.selectOption('#template', templateValue(name));
   await page.fill('#context', JSON.stringify(context, null, 2));
+  // The previous task's message and selection are still on the page: wait for the new one's.
+  const previous = await page.evaluate(() => location.hash);
   await page.click('#create-submit');
+  const uuid = await page.waitForFunction((prev) => location.hash !== prev && new URLSearchParams(location.hash.slice(1)).get('task'), previous);
   await page.waitForSelector('#create-message.ok');
-  const uuid = await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('task'));
   const taskUuid = await uuid.jsonValue();
   await page.waitForSelector(`#tasks tr[data-task="${taskUuid}"].selected`);
   return taskUuid;
 }
 
-const detailState = (state) => page.waitForSelector(`#detail .task-state[data-state="${state}"]`, { timeout: 45_000 });
+/** Waits for the selected task's state on the page; a timeout says what the page and its API showed. */
+const detailState = (state) =>
+  page.waitForSelector(`#detail .task-state[data-state="${state}"]`, { timeout: 45_000 }).catch(async (error) => {
+    const shown = await page.evaluate(() => ({
+      hash: location.hash,
+      status: document.getElementById('status')?.textContent,
+      detail: document.querySelector('#detail .task-state')?.dataset.state,
+      title: document.querySelector('#detail h2')?.textContent,
+    }));
+    const selected = new URLSearchParams(shown.hash.slice(1)).get('task');
+    const answer = selected && (await fetch(new URL(`/api/tasks/${selected}`, server.url)).then(async (r) => `${r.status} ${(await r.text()).slice(0, 600)}`, (e) => e.message));
+    throw new Error(`${error.message}; the page showed ${JSON.stringify(shown)}; its API answered ${answer}`);
+  });
 const text = (selector) => page.textContent(selector);
 
 describe('dev page in a browser', { timeout: 240_000 }, () => {
