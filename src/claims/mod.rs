@@ -245,6 +245,8 @@ async fn claim(commands: &WorkerCommandSender, dispatch: &Arc<Dispatch>, settler
             Err(_) => Answer::Failed,
         };
         dispatch.admission.answered(step_uuid);
+        // Settling may wait on the broker: the worker's stop must not wait for it.
+        drop(dispatch);
         if let (Settler::RabbitMq(settle), Some(ack)) = (settler, settle) {
             settle.settle(step_uuid, ack, outcome).await;
         }

@@ -48,6 +48,8 @@ pub const CONNECT_WITHIN: Duration = Duration::from_secs(6);
 /// after this pause, at most MAX_RETRIES times, then dead-lettered.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 const MAX_RETRIES: u32 = 5;
+/// How long an ack, nack or reject may take before it is left to the broker.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 /// The delivery tag tasker's RabbitMQ provider ignores when asked to ack:
 /// the reader acks on its own channel.
 const NOT_TASKERS_TO_ACK: u64 = u64::MAX;
@@ -171,7 +173,7 @@ impl RabbitSource {
         // Deliveries that crossed the cancel: back to the queue for others.
         while let Ok(Ok(Some(event))) = tokio::time::timeout(Duration::from_millis(20), self.events.1.recv()).await.map(Ok::<_, ()>) {
             if let Event::Delivered(_, delivery) = event {
-                let _ = delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+                let _ = tokio::time::timeout(ANSWER_WITHIN, delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false })).await;
             }
         }
     }
@@ -282,7 +284,7 @@ impl Settle {
         if !claimable {
             // Claimed (here or elsewhere), done, or gone: the message is spent.
             lock(&self.retries).remove(&step);
-            let _ = acker.ack(BasicAckOptions::default()).await;
+            answered(step, "ack", acker.ack(BasicAckOptions::default())).await;
             return;
         }
         let attempt = {
@@ -294,11 +296,24 @@ impl Settle {
         if attempt > MAX_RETRIES {
             lock(&self.retries).remove(&step);
             tracing::error!(target: "tasker_worker_js", %step, ?answer, "a step could not be claimed {MAX_RETRIES} times; its message is dead-lettered (<queue>_dlq)");
-            let _ = acker.reject(BasicRejectOptions { requeue: false }).await;
+            answered(step, "reject", acker.reject(BasicRejectOptions { requeue: false })).await;
             return;
         }
         tracing::debug!(target: "tasker_worker_js", %step, ?answer, attempt, "the step is still claimable: its message goes back");
         tokio::time::sleep(RETRY_PAUSE).await;
-        let _ = acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+        answered(step, "nack", acker.nack(BasicNackOptions { requeue: true, multiple: false })).await;
+    }
+}
+
+/// Waits for the broker to take an ack, nack or reject, at most ANSWER_WITHIN.
+/// lapin was seen to leave an ack that crossed a consumer's cancel
+/// unanswered for seconds; the broker requeues a message left unacked when
+/// the connection closes, and a step that is no longer claimable is then
+/// acked by whoever takes it, so giving up loses nothing.
+async fn answered(step: Uuid, what: &str, op: impl std::future::Future<Output = lapin::Result<bool>>) {
+    match tokio::time::timeout(ANSWER_WITHIN, op).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::debug!(target: "tasker_worker_js", %step, error = %e, "the broker did not take the {what} of a step message; it comes back when the connection closes"),
+        Err(_) => tracing::debug!(target: "tasker_worker_js", %step, "no answer to the {what} of a step message in {} s; it comes back when the connection closes", ANSWER_WITHIN.as_secs()),
     }
 }
