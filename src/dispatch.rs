@@ -16,6 +16,7 @@ use dashmap::DashMap;
 use napi_derive::napi;
 use tasker_shared::messaging::StepExecutionResult;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
+use tasker_worker::worker::FfiStepEvent;
 use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit};
 use uuid::Uuid;
 
@@ -191,7 +192,8 @@ impl Dispatch {
         self.starvation_threshold
     }
 
-    fn track(&self, event: &tasker_worker::worker::FfiStepEvent, slot: Option<OwnedSemaphorePermit>) -> StepEvent {
+    /// Counts a taken event as in flight.
+    fn note_taken(&self, event: &FfiStepEvent, slot: Option<OwnedSemaphorePermit>) {
         // In flight first, then off the request list: never uncounted.
         self.in_flight.insert(
             event.event_id,
@@ -199,6 +201,11 @@ impl Dispatch {
         );
         self.admission.taken(event.step_uuid);
         self.taken.notify_waiters();
+    }
+
+    /// Counts a taken event as in flight and makes JS's view of it (its parts moved, not copied).
+    fn track(&self, event: FfiStepEvent, slot: Option<OwnedSemaphorePermit>) -> StepEvent {
+        self.note_taken(&event, slot);
         StepEvent::from(event)
     }
 
@@ -242,7 +249,7 @@ impl Dispatch {
         let mut events = Vec::new();
         while events.len() < max {
             match self.channel.poll() {
-                Some(event) => events.push(self.track(&event, None)),
+                Some(event) => events.push(self.track(event, None)),
                 None => break,
             }
         }
@@ -252,13 +259,13 @@ impl Dispatch {
     /// Waits up to `timeout` for one event; `slot` is released when it leaves.
     pub async fn next(&self, timeout: Duration, slot: OwnedSemaphorePermit) -> Option<StepEvent> {
         let event = self.channel.poll_async(timeout).await?;
-        Some(self.track(&event, Some(slot)))
+        Some(self.track(event, Some(slot)))
     }
 
     /// Takes one event if one is ready, without waiting; `slot` as in `next`.
     pub fn try_next(&self, slot: OwnedSemaphorePermit) -> Option<StepEvent> {
         let event = self.channel.poll()?;
-        Some(self.track(&event, Some(slot)))
+        Some(self.track(event, Some(slot)))
     }
 
     pub fn step_of(&self, event_id: Uuid) -> BridgeResult<Uuid> {
@@ -414,7 +421,7 @@ impl Dispatch {
         let message = "the worker stopped before a handler completed this step; it is handed back for retry";
         let mut handed_back = 0;
         while let Some(event) = self.channel.poll() {
-            self.track(&event, None);
+            self.note_taken(&event, None);
         }
         let ids: Vec<Uuid> = self.in_flight.iter().map(|e| *e.key()).collect();
         for id in ids {

@@ -21,9 +21,11 @@ fn step() -> &'static TaskSequenceStep {
     STEP.get_or_init(fixture::task_sequence_step)
 }
 
+/// As a worker makes it: from a copy of tasker's hydrated step (tasker hands
+/// out a copy of each event it keeps).
 fn event() -> StepEvent {
     let id = Uuid::now_v7().to_string();
-    step_event_from_parts(id, Uuid::nil().to_string(), None, None, step())
+    step_event_from_parts(id, Uuid::nil().to_string(), None, None, step().clone())
 }
 
 fn accept(completion: StepCompletion) -> BridgeResult<bool> {

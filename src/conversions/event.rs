@@ -190,32 +190,37 @@ pub(crate) fn serde_name<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
-impl From<&StepExecutionResult> for DependencyResult {
-    fn from(r: &StepExecutionResult) -> Self {
+impl From<StepExecutionResult> for DependencyResult {
+    fn from(r: StepExecutionResult) -> Self {
+        let (error_message, error_type, error_retryable) = match r.error {
+            Some(e) => (Some(e.message), e.error_type, Some(e.retryable)),
+            None => (None, None, None),
+        };
         Self {
             step_uuid: r.step_uuid.to_string(),
             success: r.success,
-            status: r.status.clone(),
-            result: r.result.clone(),
-            error_message: r.error.as_ref().map(|e| e.message.clone()),
-            error_type: r.error.as_ref().and_then(|e| e.error_type.clone()),
-            error_retryable: r.error.as_ref().map(|e| e.retryable),
-            metadata: r.metadata.custom.clone(),
+            status: r.status,
+            result: r.result,
+            error_message,
+            error_type,
+            error_retryable,
+            metadata: r.metadata.custom,
         }
     }
 }
 
-/// Builds the JS view of a hydrated step.
+/// Builds the JS view of a hydrated step, moving its parts: the event JS
+/// takes is tasker's own copy (it keeps another), so nothing is copied again.
 pub fn step_event_from_parts(
     event_id: String,
     correlation_id: String,
     trace_id: Option<String>,
     span_id: Option<String>,
-    tss: &TaskSequenceStep,
+    tss: TaskSequenceStep,
 ) -> StepEvent {
-    let task = &tss.task.task;
-    let step = &tss.workflow_step;
-    let def = &tss.step_definition;
+    let TaskSequenceStep { task: owner, workflow_step: step, dependency_results, step_definition: def } = tss;
+    let task = owner.task;
+    let max_attempts = step.max_attempts.unwrap_or(def.retry.max_attempts as i32);
     StepEvent {
         event_id,
         task_uuid: task.task_uuid.to_string(),
@@ -226,18 +231,18 @@ pub fn step_event_from_parts(
         task: TaskInfo {
             task_uuid: task.task_uuid.to_string(),
             named_task_uuid: task.named_task_uuid.to_string(),
-            name: tss.task.task_name.clone(),
-            namespace: tss.task.namespace_name.clone(),
-            version: tss.task.task_version.clone(),
-            context: task.context.clone(),
+            name: owner.task_name,
+            namespace: owner.namespace_name,
+            version: owner.task_version,
+            context: task.context,
             correlation_id: task.correlation_id.to_string(),
             parent_correlation_id: task.parent_correlation_id.map(|u| u.to_string()),
-            initiator: task.initiator.clone(),
-            source_system: task.source_system.clone(),
-            reason: task.reason.clone(),
-            tags: task.tags.clone(),
+            initiator: task.initiator,
+            source_system: task.source_system,
+            reason: task.reason,
+            tags: task.tags,
             priority: task.priority,
-            identity_hash: task.identity_hash.clone(),
+            identity_hash: task.identity_hash,
             complete: task.complete,
             requested_at: iso(&task.requested_at),
             created_at: iso(&task.created_at),
@@ -246,32 +251,32 @@ pub fn step_event_from_parts(
         workflow_step: WorkflowStepInfo {
             workflow_step_uuid: step.workflow_step_uuid.to_string(),
             named_step_uuid: step.named_step_uuid.to_string(),
-            name: step.name.clone(),
-            template_step_name: step.template_step_name.clone(),
-            inputs: step.inputs.clone(),
-            results: step.results.clone(),
+            name: step.name,
+            template_step_name: step.template_step_name,
+            inputs: step.inputs,
+            results: step.results,
             attempts: step.attempts.unwrap_or(0),
-            max_attempts: step.max_attempts.unwrap_or(def.retry.max_attempts as i32),
+            max_attempts,
             retryable: step.retryable,
             in_process: step.in_process,
             processed: step.processed,
             backoff_request_seconds: step.backoff_request_seconds,
-            checkpoint: step.checkpoint.clone(),
+            checkpoint: step.checkpoint,
             last_attempted_at: step.last_attempted_at.as_ref().map(iso),
             processed_at: step.processed_at.as_ref().map(iso),
             created_at: iso(&step.created_at),
             updated_at: iso(&step.updated_at),
         },
         step_definition: StepDefinitionInfo {
-            name: def.name.clone(),
-            description: def.description.clone(),
             step_type: serde_name(&def.step_type),
-            handler_callable: def.handler.callable.clone(),
-            handler_method: def.handler.method.clone().unwrap_or_else(|| "call".to_string()),
-            handler_resolver: def.handler.resolver.clone(),
-            handler_initialization: def.handler.initialization.clone(),
-            dependencies: def.dependencies.clone(),
-            system_dependency: def.system_dependency.clone(),
+            name: def.name,
+            description: def.description,
+            handler_callable: def.handler.callable,
+            handler_method: def.handler.method.unwrap_or_else(|| "call".to_string()),
+            handler_resolver: def.handler.resolver,
+            handler_initialization: def.handler.initialization,
+            dependencies: def.dependencies,
+            system_dependency: def.system_dependency,
             timeout_seconds: def.timeout_seconds,
             retry: RetryPolicy {
                 retryable: def.retry.retryable,
@@ -281,22 +286,18 @@ pub fn step_event_from_parts(
                 max_backoff_ms: def.retry.max_backoff_ms.map(|v| v as i64),
             },
         },
-        dependency_results: tss
-            .dependency_results
-            .iter()
-            .map(|(name, result)| (name.clone(), DependencyResult::from(result)))
-            .collect(),
+        dependency_results: dependency_results.into_iter().map(|(name, result)| (name, DependencyResult::from(result))).collect(),
     }
 }
 
-impl From<&FfiStepEvent> for StepEvent {
-    fn from(event: &FfiStepEvent) -> Self {
+impl From<FfiStepEvent> for StepEvent {
+    fn from(event: FfiStepEvent) -> Self {
         step_event_from_parts(
             event.event_id.to_string(),
             event.correlation_id.to_string(),
-            event.trace_id.clone(),
-            event.span_id.clone(),
-            &event.execution_event.payload.task_sequence_step,
+            event.trace_id,
+            event.span_id,
+            event.execution_event.payload.task_sequence_step,
         )
     }
 }
@@ -308,7 +309,7 @@ mod tests {
     #[test]
     fn converts_the_whole_hydrated_step() {
         let tss = crate::fixtures::task_sequence_step();
-        let ev = step_event_from_parts("e1".into(), "c1".into(), Some("t".into()), None, &tss);
+        let ev = step_event_from_parts("e1".into(), "c1".into(), Some("t".into()), None, tss);
         assert_eq!(ev.event_id, "e1");
         assert_eq!(ev.step_uuid, "0190a3b2-0000-7000-8000-000000000004");
         assert_eq!(ev.task.name, "order_flow");
