@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use tasker_config_defaults::{default_worker_config, to_toml, use_rabbitmq};
-use tasker_shared::config::tasker::{TaskerConfig, WorkerConfig as TaskerWorkerConfig, WorkerWebConfig};
+use tasker_shared::config::tasker::{DeploymentMode, TaskerConfig, WorkerConfig as TaskerWorkerConfig, WorkerWebConfig};
 use tasker_shared::config::ConfigLoader;
 
 use super::validate::{check_range, validate_bind_address};
@@ -71,6 +71,10 @@ pub(super) fn apply_overrides(
     }
     let worker = tasker.worker.get_or_insert_with(TaskerWorkerConfig::default);
     worker.worker_id = worker_id.to_string();
+    // Nothing is ever sent to the `twjs_` queues tasker-worker's own readers
+    // watch: its fallback poller (a read of each every 500 ms by default)
+    // would only keep an idle worker busy. Its listener stays (a LISTEN).
+    worker.event_systems.worker.deployment_mode = DeploymentMode::EventDrivenOnly;
     // The gRPC API is not part of this package's surface; never bind it implicitly.
     worker.grpc = None;
     match config.web_bind_address.as_deref() {
@@ -191,6 +195,8 @@ mod tests {
         let config = WorkerConfig { config_path: Some(path.display().to_string()), ..base() };
         let r = resolve(&config, &env_of(&[])).unwrap();
         assert_eq!(r.tasker.common.database.pool.max_connections, 7);
+        let worker = r.tasker.worker.as_ref().unwrap();
+        assert_eq!(worker.event_systems.worker.deployment_mode, DeploymentMode::EventDrivenOnly, "no fallback poller on the idle queues");
         assert!(r.tasker.common.database.url.starts_with("postgresql://tasker:pw@127.0.0.1:5432/tasker_test?application_name=twjs-"));
 
         std::fs::write(&path, "not = [valid").unwrap();
