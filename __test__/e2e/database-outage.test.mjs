@@ -32,9 +32,9 @@ async function describeTask(uuid, what) {
   return `${what} (${task.status}); task transitions ${JSON.stringify(taskHistory)}; steps ${JSON.stringify(steps)}; step transitions ${JSON.stringify(history)}`;
 }
 
-// tasker-orchestration 0.1.8 finishes creating a task after it answered the
-// request: an outage in between leaves the task in `initializing` or
-// `enqueuing_steps` for good (its readiness poller skips tasks in those
+// tasker-orchestration 0.1.8 moves a new task through `initializing` and
+// `enqueuing_steps` in transitions of their own: an outage in between leaves
+// it in one of them for good (its readiness poller skips tasks in those
 // states, its staleness check never looks at them). That is the
 // orchestration's defect, not the worker's: a task asked for within 5 s
 // before the outage or during it (its answer may come after the restart; a
@@ -122,8 +122,9 @@ describe('database outage', { timeout: 300_000 }, () => {
     })();
     try {
       await eventually(() => handled.length >= 3, { what: 'tasks flowing' });
+      const lostSentAt = Date.now();
       const { taskUuid: lost } = await env.client.createTask({ name: 'single', namespace: templates.namespace, context: { mode: 'lose' } });
-      created.push({ uuid: lost, sentAt: Date.now(), at: Date.now() });
+      created.push({ uuid: lost, sentAt: lostSentAt, at: Date.now() });
       await eventually(() => handled.some((h) => h.task === lost), { what: 'the lost-result handler to start' });
       const inFlight = created.map((c) => c.uuid).filter((uuid) => uuid !== lost);
       await env.stopDatabase();

@@ -220,7 +220,6 @@ pub fn step_event_from_parts(
 ) -> StepEvent {
     let TaskSequenceStep { task: owner, workflow_step: step, dependency_results, step_definition: def } = tss;
     let task = owner.task;
-    let max_attempts = step.max_attempts.unwrap_or(def.retry.max_attempts as i32);
     StepEvent {
         event_id,
         task_uuid: task.task_uuid.to_string(),
@@ -256,7 +255,7 @@ pub fn step_event_from_parts(
             inputs: step.inputs,
             results: step.results,
             attempts: step.attempts.unwrap_or(0),
-            max_attempts,
+            max_attempts: step.max_attempts.unwrap_or(def.retry.max_attempts as i32),
             retryable: step.retryable,
             in_process: step.in_process,
             processed: step.processed,
@@ -268,9 +267,9 @@ pub fn step_event_from_parts(
             updated_at: iso(&step.updated_at),
         },
         step_definition: StepDefinitionInfo {
-            step_type: serde_name(&def.step_type),
             name: def.name,
             description: def.description,
+            step_type: serde_name(&def.step_type),
             handler_callable: def.handler.callable,
             handler_method: def.handler.method.unwrap_or_else(|| "call".to_string()),
             handler_resolver: def.handler.resolver,
