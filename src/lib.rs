@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod admission;
+mod allocator;
 mod api;
 mod callbacks;
 mod cancellation;
@@ -38,13 +39,6 @@ mod templates;
 mod worker;
 
 use napi_derive::napi;
-
-// mimalloc for the addon's own allocations: every step event is built and
-// copied on the runtime's threads and often freed on another, and under
-// glibc's malloc that churn took about a third of the bridge's CPU
-// (BENCHMARKS.md, "Bridge capacity"). The host's allocations are untouched.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Version of the addon (the npm package version).
 #[napi]
