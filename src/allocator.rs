@@ -7,15 +7,16 @@
 //! at a steady stream of events that means madvise, then fresh page faults
 //! (the kernel zeroing each page again) for memory in use a moment later,
 //! about three faults per event. Waiting a second keeps that memory while
-//! events flow and still hands it back once they stop ("Returning memory
-//! later" in BENCHMARKS.md). `MIMALLOC_PURGE_DELAY`, when set, wins.
+//! events flow and still hands it back once they stop ("Returning freed
+//! memory a second later" in BENCHMARKS.md). `MIMALLOC_PURGE_DELAY`, when set, wins.
 
 use std::ffi::{c_int, c_long};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc v2's `mi_option_e` (milliseconds).
+/// `mi_option_purge_delay` in mimalloc v2's `mi_option_e` (milliseconds);
+/// the position in `include/mimalloc.h` of the libmimalloc-sys in Cargo.lock.
 const MI_OPTION_PURGE_DELAY: c_int = 15;
 const PURGE_DELAY_MS: c_long = 1000;
 
