@@ -124,6 +124,8 @@ async function main() {
         log(`bridge round trip, ${rt}, ${mode}`);
         results.throughput.push(await inChild(rt, 'throughput', { mode, ...sizes.throughput }));
       }
+      log(`the floor: a bare ThreadsafeFunction round trip, ${rt}`);
+      results.throughput.push(await inChild(rt, 'round-trip-floor', sizes.throughput));
     }
   }
   if (only.includes('memory')) {
@@ -149,6 +151,8 @@ async function main() {
               templates.remove();
             }
           }
+          log(`the floor: a bare runtime idle over ${sizes.idle.seconds} s, ${rt}`);
+          results.idle.push(await inChild(rt, 'bare-runtime', sizes.idle));
         }
       }
       if (only.includes('e2e')) {

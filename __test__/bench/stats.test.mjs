@@ -58,3 +58,23 @@ test('lone-task latency, retries and scale-out each get rows against their own b
   assert.match(text, /scale-out steps\/s, 4 worker processes \(vs 1\)\s+\| node\s+\| 60\s+\| 40\s+\| 1.5/);
   assert.equal(text.split('\n').length, 2 + 2 + 3 + 2, 'no row for the baselines themselves');
 });
+
+test('the floors sit beside what they bound: the round trip and the idle worker', () => {
+  const mib = 1024 * 1024;
+  const text = table({
+    throughput: [
+      { runtime: 'node', mode: 'worker-single', maxInFlight: 64, eventsPerSecond: 18_000 },
+      { runtime: 'node', mode: 'floor', maxInFlight: 64, eventsPerSecond: 45_000, bareEventsPerSecond: 90_000 },
+    ],
+    idle: [
+      { runtime: 'bun', delivery: 'push', seconds: 30, cpuMs: 30, cpuPercentOfCore: 0.1, rssBytes: 66 * mib, loadedRssBytes: 50 * mib },
+      { runtime: 'bun', delivery: 'poll', seconds: 30, cpuMs: 300, cpuPercentOfCore: 1, rssBytes: 67 * mib },
+      { runtime: 'bun', delivery: 'bare', seconds: 30, cpuMs: 15, cpuPercentOfCore: 0.05, rssBytes: 22 * mib },
+    ],
+  });
+  assert.match(text, /through the Worker, one per call \(vs the floor: .*\)\s+\| node\s+\| 18000\/s\s+\| 45000\/s\s+\| 0.4/);
+  assert.match(text, /the floor carrying the event \(vs the same without it\)\s+\| node\s+\| 45000\/s\s+\| 90000\/s\s+\| 0.5/);
+  assert.match(text, /RSS with the package loaded, before the worker starts \(vs the idle worker\)\s+\| bun\s+\| 50 MB\s+\| 66 MB\s+\| 0.76/);
+  assert.match(text, /the bare runtime's CPU over 30 s \(vs the push worker\)\s+\| bun\s+\| 0.05% core\s+\| 0.1% core\s+\| 0.5/);
+  assert.match(text, /RSS of the bare runtime \(vs the idle worker\)\s+\| bun\s+\| 22 MB\s+\| 66 MB\s+\| 0.33/);
+});

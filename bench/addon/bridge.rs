@@ -23,7 +23,7 @@ fn step() -> &'static TaskSequenceStep {
 
 /// As a worker makes it: from a copy of tasker's hydrated step (tasker hands
 /// out a copy of each event it keeps).
-fn event() -> StepEvent {
+pub(super) fn event() -> StepEvent {
     let id = Uuid::now_v7().to_string();
     step_event_from_parts(id, Uuid::nil().to_string(), None, None, step().clone())
 }

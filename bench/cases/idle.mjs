@@ -4,6 +4,8 @@ import { pkg } from '../lib/package.mjs';
 import { params, report, runCase, sleep } from '../lib/child.mjs';
 
 runCase(async () => {
+  // The package and its addon are loaded (bench/lib/package.mjs); no worker yet.
+  const loadedRssBytes = process.memoryUsage().rss;
   const { delivery, databaseUrl, templatePath, namespace, seconds = 30 } = params();
   const worker = new pkg.Worker({
     config: { databaseUrl, templatePath, namespace, environment: 'test' },
@@ -21,5 +23,5 @@ runCase(async () => {
   await worker.stop();
   await pkg.getTaskerRuntime().close();
   const cpuMs = (used.user + used.system) / 1000;
-  report({ delivery, seconds: wall, cpuMs: Math.round(cpuMs), cpuPercentOfCore: Math.round((cpuMs / 10 / wall) * 100) / 100, rssBytes });
+  report({ delivery, seconds: wall, cpuMs: Math.round(cpuMs), cpuPercentOfCore: Math.round((cpuMs / 10 / wall) * 100) / 100, rssBytes, loadedRssBytes });
 });

@@ -35,6 +35,12 @@ export function table(results) {
         rows.push([`round trip through ${label}, maxInFlight ${batched.maxInFlight} (batched vs one per call)`, rt, `${batched.eventsPerSecond}/s`, `${single.eventsPerSecond}/s`, ratio(batched.eventsPerSecond, single.eventsPerSecond)]);
       }
     }
+    const tripFloor = trip.find((r) => r.mode === 'floor');
+    const single = trip.find((r) => r.mode === 'worker-single');
+    if (tripFloor && single) {
+      rows.push(['  through the Worker, one per call (vs the floor: a bare ThreadsafeFunction round trip carrying the event)', rt, `${single.eventsPerSecond}/s`, `${tripFloor.eventsPerSecond}/s`, ratio(single.eventsPerSecond, tripFloor.eventsPerSecond)]);
+      rows.push(['  the floor carrying the event (vs the same without it)', rt, `${tripFloor.eventsPerSecond}/s`, `${tripFloor.bareEventsPerSecond}/s`, ratio(tripFloor.eventsPerSecond, tripFloor.bareEventsPerSecond)]);
+    }
     const bridge = byRuntime(results.bridge ?? [], rt)[0];
     if (bridge) {
       const m = bridge.medianNs;
@@ -47,6 +53,12 @@ export function table(results) {
     if (idlePush && idlePoll) {
       rows.push([`idle CPU over ${Math.round(idlePush.seconds)} s (push vs poll)`, rt, `${idlePush.cpuPercentOfCore}% core`, `${idlePoll.cpuPercentOfCore}% core`, ratio(idlePush.cpuMs, idlePoll.cpuMs)]);
       if (idlePush.rssBytes && idlePoll.rssBytes) rows.push(['  RSS of the idle worker (push vs poll)', rt, mb(idlePush.rssBytes), mb(idlePoll.rssBytes), ratio(idlePush.rssBytes, idlePoll.rssBytes)]);
+      if (idlePush.loadedRssBytes) rows.push(['  the floor: RSS with the package loaded, before the worker starts (vs the idle worker)', rt, mb(idlePush.loadedRssBytes), mb(idlePush.rssBytes), ratio(idlePush.loadedRssBytes, idlePush.rssBytes)]);
+      const bare = idle.find((r) => r.delivery === 'bare');
+      if (bare) {
+        rows.push([`  the floor: the bare runtime's CPU over ${Math.round(bare.seconds)} s (vs the push worker)`, rt, `${bare.cpuPercentOfCore}% core`, `${idlePush.cpuPercentOfCore}% core`, ratio(bare.cpuMs, idlePush.cpuMs)]);
+        rows.push(['  the floor: RSS of the bare runtime (vs the idle worker)', rt, mb(bare.rssBytes), mb(idlePush.rssBytes), ratio(bare.rssBytes, idlePush.rssBytes)]);
+      }
     }
     const mem = byRuntime(results.memory ?? [], rt)[0];
     if (mem) {

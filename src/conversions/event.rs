@@ -49,6 +49,12 @@ impl EventJson {
     pub fn of<T: serde::Serialize>(events: &T) -> serde_json::Result<Self> {
         serde_json::to_string(events).map(Self)
     }
+
+    /// Text already serialized (the benchmarks' floor reuses one event's JSON).
+    #[cfg(feature = "bench")]
+    pub fn from_text(text: String) -> Self {
+        Self(text)
+    }
 }
 
 impl napi::bindgen_prelude::ToNapiValue for EventJson {
