@@ -1,7 +1,7 @@
 // Idle cost: CPU time of a process whose worker is bootstrapped on the real
 // environment and has nothing to do, push delivery versus the 10 ms poller.
 import { pkg } from '../lib/package.mjs';
-import { params, report, runCase, sleep } from '../lib/child.mjs';
+import { idleWindow, params, report, runCase, sleep } from '../lib/child.mjs';
 
 runCase(async () => {
   // The package and its addon are loaded (bench/lib/package.mjs); no worker yet.
@@ -14,14 +14,8 @@ runCase(async () => {
   worker.register('bench.step', () => ({ ok: true }));
   await worker.start();
   await sleep(2000); // let bootstrap work settle
-  const before = process.cpuUsage();
-  const started = process.hrtime.bigint();
-  await sleep(seconds * 1000);
-  const used = process.cpuUsage(before);
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
-  const rssBytes = process.memoryUsage().rss;
+  const idle = await idleWindow(seconds);
   await worker.stop();
   await pkg.getTaskerRuntime().close();
-  const cpuMs = (used.user + used.system) / 1000;
-  report({ delivery, seconds: wall, cpuMs: Math.round(cpuMs), cpuPercentOfCore: Math.round((cpuMs / 10 / wall) * 100) / 100, rssBytes, loadedRssBytes });
+  report({ delivery, ...idle, loadedRssBytes });
 });

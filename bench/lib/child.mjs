@@ -22,6 +22,17 @@ export function collectGarbage() {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** This process idling for `seconds`: its CPU time (all threads) and its RSS at the end. */
+export async function idleWindow(seconds) {
+  const before = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  await sleep(seconds * 1000);
+  const used = process.cpuUsage(before);
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuMs = (used.user + used.system) / 1000;
+  return { seconds: wall, cpuMs: Math.round(cpuMs), cpuPercentOfCore: Math.round((cpuMs / 10 / wall) * 100) / 100, rssBytes: process.memoryUsage().rss };
+}
+
 /** Runs `main` and exits, reporting a failure on stderr with a non-zero code. */
 export function runCase(main) {
   main().then(
