@@ -14,6 +14,7 @@
 import { TaskerClient } from '../dist/index.mjs';
 
 const FIRST_TASK_RACE_ATTEMPTS = 5;
+const CANCEL_ROUNDS = 5;
 
 export class DevTaskerClient extends TaskerClient {
   async createTask(request) {
@@ -37,30 +38,50 @@ export class DevTaskerClient extends TaskerClient {
    * Cancels every task of `namespaces` that has not finished (tests and
    * benchmarks leave some blocked or waiting for a retry; in a long-lived
    * environment the orchestration would move them to the dead-letter queue
-   * once stale). Returns how many were cancelled.
+   * once stale). Returns how many were cancelled; throws, with the last
+   * error, if some could not be.
+   *
+   * tasker's task list tells only whether a task completed, so every task
+   * not completed, on every page, is asked to cancel: tasker refuses the
+   * failed and the already cancelled ones. A cancel that races tasker's own
+   * work on the task can fail (a step moved on under it): a next round tries
+   * those again.
    */
   async cancelUnfinished(namespaces) {
     let cancelled = 0;
     for (const namespace of namespaces) {
-      for (let round = 0; round < 50; round++) {
-        const { tasks } = await this.listTasks({ namespace, status: 'pending', perPage: 100, page: 1 });
-        const open = tasks.filter((t) => !['complete', 'cancelled', 'error', 'resolved_manually'].includes(t.status));
-        if (open.length === 0) break;
-        let progress = false;
-        for (const task of open) {
+      for (let round = 1; ; round++) {
+        let failed = 0;
+        let lastError;
+        for (const task of await this.notCompleted(namespace)) {
           try {
             await this.cancelTask(task.taskUuid);
             cancelled++;
-            progress = true;
           } catch (e) {
-            // Finished meanwhile (tasker refuses to cancel it): nothing to do.
-            if (!['VALIDATION', 'CONFLICT', 'NOT_FOUND'].includes(e?.code)) throw e;
+            // Finished (tasker refuses to cancel it): nothing to do.
+            if (['VALIDATION', 'CONFLICT', 'NOT_FOUND'].includes(e?.code)) continue;
+            failed++;
+            lastError = e;
           }
         }
-        if (!progress) break;
+        if (failed === 0) break;
+        if (round === CANCEL_ROUNDS) {
+          throw new Error(`${failed} tasks of namespace ${namespace} could not be cancelled in ${CANCEL_ROUNDS} rounds (last error: ${lastError.message})`);
+        }
+        await new Promise((r) => setTimeout(r, 200 * round));
       }
     }
     return cancelled;
+  }
+
+  /** Every task of `namespace` that has not completed (failed and cancelled ones too), across all pages. */
+  async notCompleted(namespace) {
+    const found = [];
+    for (let page = 1; ; page++) {
+      const { tasks, pagination } = await this.listTasks({ namespace, status: 'pending', perPage: 100, page });
+      found.push(...tasks);
+      if (!pagination.hasNext) return found;
+    }
   }
 
   /** The task of `request`'s template with its context, among the namespace's latest. */
