@@ -21,15 +21,18 @@ use crate::callbacks::{self, Burst, Followed, Returned, Settled, SinkId};
 use crate::conversions::event::{EventJson, StepEvent};
 use crate::dispatch::{parse_event_id, Dispatch};
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
+use crate::js::Whole;
 
 /// Options of `subscribeStepEvents`.
 #[napi(object)]
 #[derive(Debug, Clone, Default)]
 pub struct SubscribeOptions {
     /// Most events handed to JS and not yet completed (default 10, at most 10000).
-    pub max_in_flight: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub max_in_flight: Option<Whole>,
     /// `subscribeStepEventBatches` only: most events in one call (default 64, at most 1000).
-    pub max_batch: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub max_batch: Option<Whole>,
 }
 
 type Callback = ThreadsafeFunction<EventJson, Returned, EventJson, Status, false>;
@@ -125,7 +128,7 @@ impl PushState {
 
 /// `maxBatch` of a batch subscription; a single-event one accepts none but 1.
 pub fn max_batch(options: Option<&SubscribeOptions>, batches: bool) -> BridgeResult<usize> {
-    let given = options.and_then(|o| o.max_batch);
+    let given = options.and_then(|o| o.max_batch).map(Whole::get);
     if !batches {
         return match given {
             None | Some(1) => Ok(1),
@@ -141,7 +144,7 @@ pub fn max_batch(options: Option<&SubscribeOptions>, batches: bool) -> BridgeRes
 }
 
 pub fn max_in_flight(options: Option<&SubscribeOptions>) -> BridgeResult<u32> {
-    let value = options.and_then(|o| o.max_in_flight).unwrap_or(10);
+    let value = options.and_then(|o| o.max_in_flight).map_or(10, Whole::get);
     if (1..=10_000).contains(&value) {
         Ok(value)
     } else {

@@ -123,6 +123,32 @@ describe('addon surface', () => {
     await expectCode(() => native.logInfo(undefined), 'INVALID_ARGUMENT');
   });
 
+  test('counts and durations that are not whole numbers are refused by their value, never wrapped or cut', async () => {
+    // napi reads a u32 by wrapping -1 to 4294967295 and cutting 2.5 to 2; the
+    // worker would then have polled 2 events or named a number nobody wrote.
+    const templatePath = new URL('../../devenv/templates', import.meta.url).pathname;
+    const good = { databaseUrl: 'postgresql://tasker:pw@127.0.0.1:5/tasker', templatePath };
+    const notWhole = (value) => new RegExp(`${value} is not a whole number from 0 to 4294967295`);
+    for (const value of [-1, 2.5, NaN, Infinity, 2 ** 32]) {
+      const shown = String(value).replace('.', '\\.');
+      await expectCode(() => native.pollStepEvents(value), 'INVALID_ARGUMENT', new RegExp(`^max: ${notWhole(shown).source}`));
+      await expectCode(() => native.subscribeStepEvents(() => {}, { maxInFlight: value }), 'INVALID_ARGUMENT', new RegExp(`^options: ${notWhole(shown).source} on SubscribeOptions\\.maxInFlight`));
+      for (const [config, field] of [
+        [{ ...good, maxClaimedSteps: value }, 'WorkerConfig.maxClaimedSteps'],
+        [{ ...good, databaseMaxConnections: value }, 'WorkerConfig.databaseMaxConnections'],
+        [{ ...good, recovery: { staleAfterMs: value } }, 'RecoveryOptions.staleAfterMs'],
+        [{ ...good, dispatch: { completionTimeoutMs: value } }, 'DispatchTuning.completionTimeoutMs'],
+      ]) {
+        await expectCode(() => native.bootstrapWorkerAsync(config), 'INVALID_ARGUMENT', new RegExp(`^config: ${notWhole(shown).source} on ${field.replace('.', '\\.')}\\b`));
+      }
+      await expectCode(() => native.createTaskerClient({ timeoutMs: value }), 'INVALID_ARGUMENT', new RegExp(`${notWhole(shown).source} on ClientOptions\\.timeoutMs`));
+    }
+    await expectCode(() => native.bootstrapWorkerAsync({ ...good, maxClaimedSteps: '10' }), 'INVALID_ARGUMENT', /^config: expected a whole number, got string on WorkerConfig\.maxClaimedSteps$/);
+    // A whole number in range still reaches the range check, as written.
+    await expectCode(() => native.bootstrapWorkerAsync({ ...good, maxClaimedSteps: 20000 }), 'INVALID_ARGUMENT', /^maxClaimedSteps: 20000 is outside 1\.\.=10000/);
+    await expectCode(() => native.pollStepEvents(0), 'INVALID_ARGUMENT', /^max: 0 is outside 1\.\.=1000/);
+  });
+
   test('an unreachable database is reported as such', async () => {
     const port = await freePort();
     const templatePath = new URL('../../devenv/templates', import.meta.url).pathname;

@@ -10,7 +10,7 @@ use tasker_shared::messaging::StepExecutionResult;
 use uuid::Uuid;
 use tasker_shared::models::core::batch_worker::CheckpointYieldData;
 
-use crate::js::arg;
+use crate::js::{arg, Whole};
 use crate::js::handle::HandleBuilder;
 use crate::callbacks::Returned;
 use crate::conversions::event::{EventJson, StepEvent};
@@ -33,7 +33,7 @@ fn dispatch() -> BridgeResult<(Arc<RunningWorker>, Arc<Dispatch>)> {
 #[napi(ts_args_type = "max?: number | undefined | null")]
 pub fn poll_step_events(max: Unknown<'_>) -> napi::Result<Vec<StepEvent>, ErrorCode> {
     guard(|| {
-        let max = arg::<Option<u32>>(max, "max")?.unwrap_or(1);
+        let max = arg::<Option<Whole>>(max, "max")?.map(Whole::get).unwrap_or(1);
         if !(1..=1000).contains(&max) {
             return Err(BridgeError::invalid("max", format!("{max} is outside 1..=1000")));
         }

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::js::arg;
+use crate::js::{arg, Whole};
 use crate::js::handle::{Args, HandleBuilder, Raw};
 use crate::error::{guard, BridgeError, BridgeResult, ErrorCode};
 use crate::promise;
@@ -51,7 +51,8 @@ pub struct ClientOptions {
     /// Bearer token (default: `TASKER_ORCHESTRATION_AUTH_TOKEN`, else `TASKER_AUTH_TOKEN`); wins over an API key.
     pub bearer_token: Option<String>,
     /// Per-request timeout (default: `TASKER_ORCHESTRATION_TIMEOUT_MS`, else 30000 ms; 100..=600000).
-    pub timeout_ms: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub timeout_ms: Option<Whole>,
 }
 
 /// A task to create (`createTask`).
@@ -86,9 +87,11 @@ pub struct CreateTaskRequest {
 #[derive(Debug, Clone, Default)]
 pub struct ListTasksQuery {
     /// From 1 (default 1).
-    pub page: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub page: Option<Whole>,
     /// 1..=100 (default 25).
-    pub per_page: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub per_page: Option<Whole>,
     pub namespace: Option<String>,
     /// `completed` or `pending`: tasker's list filters on whether a task has
     /// finished (and lists each task's `status` so); other values are refused.
@@ -119,8 +122,10 @@ pub struct DlqQuery {
     /// `pending`, `manually_resolved`, `permanently_failed` or `cancelled`.
     pub resolution_status: Option<String>,
     /// 1..=1000 (default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub limit: Option<Whole>,
+    #[napi(ts_type = "number")]
+    pub offset: Option<Whole>,
 }
 
 /// An investigation update (`updateDlqInvestigation`).
@@ -255,7 +260,7 @@ fn build_client(options: ClientOptions) -> BridgeResult<(Client, String)> {
         None => None,
     };
     let timeout_ms = match options.timeout_ms {
-        Some(ms) => ms,
+        Some(ms) => ms.get(),
         None => match env_var("TASKER_ORCHESTRATION_TIMEOUT_MS") {
             Some(text) => text.parse().map_err(|_| BridgeError::invalid("timeoutMs", format!("TASKER_ORCHESTRATION_TIMEOUT_MS '{text}' is not a number")))?,
             None => 30_000,
@@ -399,14 +404,14 @@ fn handle<'env>(env: &'env Env, client: Arc<Client>, transport: String) -> Bridg
         .method("listTasks", with(c, |a, c| {
             let call = arg::<Option<ListTasksQuery>>(a.get(0)?, "query").and_then(|q| {
                 let q = q.unwrap_or_default();
-                let per_page = q.per_page.unwrap_or(25);
+                let per_page = q.per_page.map_or(25, Whole::get);
                 if !(1..=100).contains(&per_page) {
                     return Err(BridgeError::invalid("query.perPage", format!("{per_page} is outside 1..=100")));
                 }
                 if let Some(status) = q.status.as_deref().filter(|s| !LIST_STATUSES.contains(s)) {
                     return Err(BridgeError::invalid("query.status", format!("'{status}' is not one of {LIST_STATUSES:?} (a list filters on whether a task has finished)")));
                 }
-                Ok(Call::ListTasks { page: q.page.unwrap_or(1).max(1), per_page, namespace: q.namespace, status: q.status, initiator: q.initiator, source_system: q.source_system })
+                Ok(Call::ListTasks { page: q.page.map_or(1, Whole::get).max(1), per_page, namespace: q.namespace, status: q.status, initiator: q.initiator, source_system: q.source_system })
             });
             promised(a, c, call, decode::<TaskPage>)
         }))?
@@ -447,11 +452,11 @@ fn handle<'env>(env: &'env Env, client: Arc<Client>, transport: String) -> Bridg
         .method("listDlq", with(c, |a, c| {
             let call = arg::<Option<DlqQuery>>(a.get(0)?, "query").and_then(|q| {
                 let q = q.unwrap_or_default();
-                let limit = q.limit.unwrap_or(50);
+                let limit = q.limit.map_or(50, Whole::get);
                 if !(1..=1000).contains(&limit) {
                     return Err(BridgeError::invalid("query.limit", format!("{limit} is outside 1..=1000")));
                 }
-                Ok(Call::ListDlq { resolution_status: dlq_status("query.resolutionStatus", q.resolution_status)?, limit: limit.into(), offset: q.offset.unwrap_or(0).into() })
+                Ok(Call::ListDlq { resolution_status: dlq_status("query.resolutionStatus", q.resolution_status)?, limit: limit.into(), offset: q.offset.map_or(0, Whole::get).into() })
             });
             promised(a, c, call, decode::<Vec<DlqEntry>>)
         }))?
@@ -471,11 +476,11 @@ fn handle<'env>(env: &'env Env, client: Arc<Client>, transport: String) -> Bridg
             promised(a, c, call, |_| Ok(()))
         }))?
         .method("getDlqInvestigationQueue", with(c, |a, c| {
-            let call = arg::<Option<u32>>(a.get(0)?, "limit").map(|l| Call::DlqQueue(l.map(i64::from)));
+            let call = arg::<Option<Whole>>(a.get(0)?, "limit").map(|l| Call::DlqQueue(l.map(|l| i64::from(l.get()))));
             promised(a, c, call, |v| Ok(Json(snake_case_reasons(camel_case_keys(v)))))
         }))?
         .method("getStalenessMonitoring", with(c, |a, c| {
-            let call = arg::<Option<u32>>(a.get(0)?, "limit").map(|l| Call::Staleness(l.map(i64::from)));
+            let call = arg::<Option<Whole>>(a.get(0)?, "limit").map(|l| Call::Staleness(l.map(|l| i64::from(l.get()))));
             promised(a, c, call, |v| Ok(Json(camel_case_keys(v))))
         }))?
         .method("getWorkerMetrics", with(c, |a, c| promised(a, c, Ok(Call::WorkerMetrics), |v| Ok(Json(camel_case_keys(v))))))?
@@ -516,7 +521,7 @@ mod tests {
     fn options_are_checked() {
         assert!(build_client(ClientOptions { transport: Some("smoke".into()), ..Default::default() }).is_err());
         assert!(build_client(ClientOptions { base_url: Some("ftp://x".into()), ..Default::default() }).is_err());
-        assert!(build_client(ClientOptions { timeout_ms: Some(5), ..Default::default() }).is_err());
+        assert!(build_client(ClientOptions { timeout_ms: Some(Whole(5)), ..Default::default() }).is_err());
         assert!(build_client(ClientOptions::default()).is_ok());
     }
 }

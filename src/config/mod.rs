@@ -14,6 +14,8 @@ mod validate;
 
 use napi_derive::napi;
 
+use crate::js::Whole;
+
 pub use resolve::{resolve, Messaging, RecoverySettings, ResolvedConfig};
 pub use tasker_config_defaults::{redacted, with_broker_timeouts};
 pub use tasker_toml::{with_application_name, write_config_file};
@@ -45,17 +47,20 @@ pub struct WorkerConfig {
     /// `host:port` to serve the worker's web API on, or `off` (default: off).
     pub web_bind_address: Option<String>,
     /// Maximum database connections of the worker's pool (default: tasker's).
-    pub database_max_connections: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub database_max_connections: Option<Whole>,
     /// How long a database operation waits for a connection before it fails,
     /// 1..=300 s (default: tasker's, 30). During an outage longer than this,
     /// results in transit are lost; crash recovery retries their steps.
-    pub database_acquire_timeout_seconds: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub database_acquire_timeout_seconds: Option<Whole>,
     /// Dispatch channel tuning.
     pub dispatch: Option<DispatchTuning>,
     /// Most steps this worker holds claimed at once (running in a handler or
     /// waiting for one, 1..=10000). The rest stay in the queue for other
     /// workers. Default: the push subscription's `maxInFlight`, else 10.
-    pub max_claimed_steps: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub max_claimed_steps: Option<Whole>,
     /// Crash recovery of claimed steps (on by default).
     pub recovery: Option<RecoveryOptions>,
     /// tasker's messaging backend, as the orchestration's: `pgmq` (queues in
@@ -76,9 +81,11 @@ pub struct RecoveryOptions {
     /// A worker whose database session is gone and whose heartbeat is older
     /// than this is dead: its claimed steps are failed as retryable (default
     /// 15000 ms, 3000..=600000).
-    pub stale_after_ms: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub stale_after_ms: Option<Whole>,
     /// How often each worker looks for dead workers' steps (default 5000 ms, 500..=300000).
-    pub sweep_interval_ms: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub sweep_interval_ms: Option<Whole>,
 }
 
 /// Tuning of the dispatch channel between the Rust worker and JS handlers.
@@ -87,15 +94,20 @@ pub struct RecoveryOptions {
 pub struct DispatchTuning {
     /// A step whose completion does not arrive within this time is failed as
     /// retryable `ffi_timeout` (default 30000 ms).
-    pub completion_timeout_ms: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub completion_timeout_ms: Option<Whole>,
     /// Events waiting for completion longer than this count as starving (default 10000 ms).
-    pub starvation_threshold_ms: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub starvation_threshold_ms: Option<Whole>,
     /// How long a completion may wait for room in the completion channel (default 10000 ms).
-    pub completion_send_timeout_ms: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub completion_send_timeout_ms: Option<Whole>,
     /// Capacity of the dispatch channel (claimed steps waiting for JS; default 1000).
-    pub dispatch_buffer_size: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub dispatch_buffer_size: Option<Whole>,
     /// Capacity of the completion channel (results waiting to be sent; default 1000).
-    pub completion_buffer_size: Option<u32>,
+    #[napi(ts_type = "number")]
+    pub completion_buffer_size: Option<Whole>,
 }
 
 /// Dispatch channel settings after defaults.

@@ -9,6 +9,7 @@ use super::tasker_toml::{apply_overrides, generated_config, load_config_file, wi
 use super::validate::{check_range, collect_namespaces, normalize_database_url, validate_template_path, validate_worker_id};
 use super::{DispatchTuning, RecoveryOptions, WorkerConfig};
 use crate::error::{BridgeError, BridgeResult};
+use crate::js::Whole;
 
 /// Dispatch channel settings after defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +141,7 @@ pub fn resolve(
     let dispatch = dispatch_settings(config.dispatch.as_ref())?;
     let recovery = recovery_settings(config.recovery.as_ref())?;
     if let Some(max) = config.max_claimed_steps {
-        check_range("maxClaimedSteps", max, 1, 10_000)?;
+        check_range("maxClaimedSteps", max.get(), 1, 10_000)?;
     }
 
     let messaging = messaging(config, env)?;
@@ -164,7 +165,7 @@ pub fn resolve(
         dispatch,
         incarnation,
         step_queue_prefix,
-        max_claimed_steps: config.max_claimed_steps,
+        max_claimed_steps: config.max_claimed_steps.map(Whole::get),
         recovery,
         messaging,
     })
@@ -195,9 +196,9 @@ fn messaging(config: &WorkerConfig, env: &dyn Fn(&str) -> Option<String>) -> Bri
 
 fn recovery_settings(options: Option<&RecoveryOptions>) -> BridgeResult<RecoverySettings> {
     let options = options.cloned().unwrap_or_default();
-    let stale_after = options.stale_after_ms.unwrap_or(15_000);
+    let stale_after = options.stale_after_ms.map_or(15_000, Whole::get);
     check_range("recovery.staleAfterMs", stale_after, 3_000, 600_000)?;
-    let sweep_interval = options.sweep_interval_ms.unwrap_or(5_000);
+    let sweep_interval = options.sweep_interval_ms.map_or(5_000, Whole::get);
     check_range("recovery.sweepIntervalMs", sweep_interval, 500, 300_000)?;
     Ok(RecoverySettings {
         enabled: options.enabled.unwrap_or(true),
@@ -209,11 +210,11 @@ fn recovery_settings(options: Option<&RecoveryOptions>) -> BridgeResult<Recovery
 
 fn dispatch_settings(tuning: Option<&DispatchTuning>) -> BridgeResult<DispatchSettings> {
     let tuning = tuning.cloned().unwrap_or_default();
-    let completion_timeout = tuning.completion_timeout_ms.unwrap_or(30_000);
+    let completion_timeout = tuning.completion_timeout_ms.map_or(30_000, Whole::get);
     check_range("dispatch.completionTimeoutMs", completion_timeout, 100, 86_400_000)?;
-    let starvation = tuning.starvation_threshold_ms.unwrap_or(10_000);
+    let starvation = tuning.starvation_threshold_ms.map_or(10_000, Whole::get);
     check_range("dispatch.starvationThresholdMs", starvation, 1, 86_400_000)?;
-    let send_timeout = tuning.completion_send_timeout_ms.unwrap_or(10_000);
+    let send_timeout = tuning.completion_send_timeout_ms.map_or(10_000, Whole::get);
     check_range("dispatch.completionSendTimeoutMs", send_timeout, 1, 600_000)?;
     Ok(DispatchSettings {
         completion_timeout: Duration::from_millis(completion_timeout.into()),
@@ -237,13 +238,13 @@ mod tests {
             log_level: Some("DEBUG".into()),
             worker_id: Some("w-1".into()),
             web_bind_address: Some("127.0.0.1:18081".into()),
-            database_max_connections: Some(4),
+            database_max_connections: Some(Whole(4)),
             dispatch: Some(DispatchTuning {
-                completion_timeout_ms: Some(1500),
-                starvation_threshold_ms: Some(700),
-                completion_send_timeout_ms: Some(900),
-                dispatch_buffer_size: Some(64),
-                completion_buffer_size: Some(32),
+                completion_timeout_ms: Some(Whole(1500)),
+                starvation_threshold_ms: Some(Whole(700)),
+                completion_send_timeout_ms: Some(Whole(900)),
+                dispatch_buffer_size: Some(Whole(64)),
+                completion_buffer_size: Some(Whole(32)),
             }),
             ..base()
         };
@@ -318,21 +319,21 @@ mod tests {
             (WorkerConfig { namespace: Some("bad ns".into()), ..base() }, "namespace"),
             (WorkerConfig { web_bind_address: Some("localhost".into()), ..base() }, "webBindAddress"),
             (WorkerConfig { config_path: Some("/no/such.toml".into()), ..base() }, "configPath"),
-            (WorkerConfig { database_max_connections: Some(0), ..base() }, "databaseMaxConnections"),
-            (WorkerConfig { database_acquire_timeout_seconds: Some(0), ..base() }, "databaseAcquireTimeoutSeconds"),
+            (WorkerConfig { database_max_connections: Some(Whole(0)), ..base() }, "databaseMaxConnections"),
+            (WorkerConfig { database_acquire_timeout_seconds: Some(Whole(0)), ..base() }, "databaseAcquireTimeoutSeconds"),
             (WorkerConfig { messaging_backend: Some("kafka".into()), ..base() }, "messagingBackend"),
             (WorkerConfig { messaging_backend: Some("rabbitmq".into()), ..base() }, "rabbitmqUrl"),
             (WorkerConfig { messaging_backend: Some("rabbitmq".into()), rabbitmq_url: Some("http://h".into()), ..base() }, "rabbitmqUrl"),
             (
                 WorkerConfig {
-                    dispatch: Some(DispatchTuning { completion_timeout_ms: Some(5), ..Default::default() }),
+                    dispatch: Some(DispatchTuning { completion_timeout_ms: Some(Whole(5)), ..Default::default() }),
                     ..base()
                 },
                 "dispatch.completionTimeoutMs",
             ),
             (
                 WorkerConfig {
-                    dispatch: Some(DispatchTuning { dispatch_buffer_size: Some(1), ..Default::default() }),
+                    dispatch: Some(DispatchTuning { dispatch_buffer_size: Some(Whole(1)), ..Default::default() }),
                     ..base()
                 },
                 "dispatch.dispatchBufferSize",
