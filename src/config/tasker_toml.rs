@@ -11,6 +11,7 @@ use tasker_shared::config::ConfigLoader;
 use super::validate::{check_range, validate_bind_address};
 use super::{Messaging, WorkerConfig};
 use crate::error::{BridgeError, BridgeResult, ErrorCode};
+use crate::js::Whole;
 
 /// A complete worker configuration from tasker-shared's defaults.
 pub(super) fn generated_config() -> TaskerConfig {
@@ -57,7 +58,7 @@ pub(super) fn apply_overrides(
     // handlers take steps (src/claiming.rs), and has tasker-worker claim what
     // it read; tasker-worker's own readers get empty queues of their own.
     tasker.common.queues.worker_namespace = IDLE_QUEUE_PREFIX.to_string();
-    if let Some(max) = config.database_max_connections.map(|n| n.get()) {
+    if let Some(max) = config.database_max_connections.map(Whole::get) {
         if !(1..=1000).contains(&max) {
             return Err(BridgeError::invalid("databaseMaxConnections", "must be between 1 and 1000"));
         }
@@ -65,7 +66,7 @@ pub(super) fn apply_overrides(
         tasker.common.database.pool.min_connections =
             tasker.common.database.pool.min_connections.min(max);
     }
-    if let Some(seconds) = config.database_acquire_timeout_seconds.map(|n| n.get()) {
+    if let Some(seconds) = config.database_acquire_timeout_seconds.map(Whole::get) {
         check_range("databaseAcquireTimeoutSeconds", seconds, 1, 300)?;
         tasker.common.database.pool.acquire_timeout_seconds = seconds;
     }
@@ -91,11 +92,11 @@ pub(super) fn apply_overrides(
     }
     if let Some(tuning) = &config.dispatch {
         let handler_dispatch = &mut worker.mpsc_channels.handler_dispatch;
-        if let Some(size) = tuning.dispatch_buffer_size.map(|n| n.get()) {
+        if let Some(size) = tuning.dispatch_buffer_size.map(Whole::get) {
             check_range("dispatch.dispatchBufferSize", size, 10, 1_000_000)?;
             handler_dispatch.dispatch_buffer_size = size;
         }
-        if let Some(size) = tuning.completion_buffer_size.map(|n| n.get()) {
+        if let Some(size) = tuning.completion_buffer_size.map(Whole::get) {
             check_range("dispatch.completionBufferSize", size, 10, 1_000_000)?;
             handler_dispatch.completion_buffer_size = size;
         }

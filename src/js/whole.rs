@@ -8,24 +8,12 @@ use napi::bindgen_prelude::*;
 
 /// A whole number from 0 to 2^32 - 1, read from a JS number (typed `number`
 /// in index.d.ts through each field's `ts_type`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Whole(pub u32);
 
 impl Whole {
     pub fn get(self) -> u32 {
         self.0
-    }
-}
-
-impl From<u32> for Whole {
-    fn from(value: u32) -> Self {
-        Whole(value)
-    }
-}
-
-impl std::fmt::Display for Whole {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
     }
 }
 
