@@ -143,15 +143,25 @@ export function missingRequirementError(
   return new PermanentError(`step '${ctx.stepName}' requires ${parts.join(' and ')}, which is missing`, { errorCode: code });
 }
 
+/** Each dependency's result as its handler returned it (a loop: Node's entries/map/fromEntries cost ~4 µs a step). */
+function handlerResults(stored: StepEvent['dependencyResults']): Record<string, unknown> {
+  const results: Record<string, unknown> = {};
+  for (const name of Object.keys(stored)) {
+    const value = storedResult(stored[name].result);
+    // A step named __proto__ stays a key, as fromEntries made it.
+    if (name === '__proto__') Object.defineProperty(results, name, { value, enumerable: true, writable: true, configurable: true });
+    else results[name] = value;
+  }
+  return results;
+}
+
 /**
  * Builds the handler's view of a step event. `signal` may be a function that
  * makes it: the Worker passes one, so a step whose handler never reads
  * `context.signal` does not pay for creating an AbortSignal.
  */
 export function createStepContext(event: StepEvent, signal: AbortSignal | (() => AbortSignal), logger: StepLogger): StepContext {
-  const dependencyResults: Record<string, unknown> = Object.fromEntries(
-    Object.entries(event.dependencyResults).map(([name, dep]) => [name, storedResult(dep.result)]),
-  );
+  const dependencyResults = handlerResults(event.dependencyResults);
   const step = event.workflowStep;
   const definition = event.stepDefinition;
   const checkpoint = parseCheckpoint(step.checkpoint);

@@ -5,6 +5,7 @@
  */
 import type { BootstrapResult, StepCancellation, StepCompletion, StepEvent, WorkerConfig } from '../index';
 import { FfiCallError } from './errors';
+import { Deadlines } from './deadlines';
 import { asError, type StepEventSource } from './delivery';
 import {
   DomainEventListeners,
@@ -90,7 +91,6 @@ interface Running {
   controller: AbortController;
   startedAt: number;
   settled: boolean;
-  timer?: ReturnType<typeof setTimeout>;
 }
 
 type Invoke = (context: StepContext) => unknown;
@@ -129,6 +129,8 @@ export class Worker {
   private readonly instances = new Map<string, object>();
   private prepared: Promise<void> | undefined;
   private readonly running = new Map<string, Running>();
+  /** Each running step's timeout, on one timer. */
+  private readonly deadlines = new Deadlines<Running>((error) => this.reportError(asError(error)));
   private readonly idleWaiters = new Set<() => void>();
   private source: StepEventSource | undefined;
   private cancellations: { close(): void } | undefined;
@@ -418,6 +420,8 @@ export class Worker {
         });
       }),
     );
+    // Every step has settled: nothing may keep the timer (and the process) alive.
+    this.deadlines.clear();
     await graceful;
     let handedBack = 0;
     if (this.runtime.isWorkerRunning()) handedBack = (await this.runtime.stopWorker()).handedBack;
@@ -531,12 +535,12 @@ export class Worker {
       return;
     }
     const timeoutMs = (event.stepDefinition.timeoutSeconds ?? 0) * 1000 || (this.options.defaultTimeoutMs ?? 30000);
-    run.timer = setTimeout(() => {
+    this.deadlines.add(run, timeoutMs, () => {
       const reason = new Error(`step handler timed out after ${timeoutMs} ms`);
       reason.name = 'TimeoutError';
       run.controller.abort(reason);
       void this.settle(run, failureCompletion(reason));
-    }, timeoutMs);
+    });
     try {
       const value = await invoke(createStepContext(event, () => run.controller.signal, this.logger(event)));
       const outcome: StepCompletion | StepResult = isStepResult(value) ? value : { outcome: 'success', result: value === undefined ? {} : value };
@@ -562,7 +566,7 @@ export class Worker {
     const run = this.running.get(cancellation.eventId);
     if (!run || run.settled) return;
     run.settled = true;
-    clearTimeout(run.timer);
+    this.deadlines.remove(run);
     run.controller.abort(new StepCancelledError(cancellation.reason));
     this.running.delete(cancellation.eventId);
     if (this.draining) this.settledDuringDrain++;
@@ -581,7 +585,7 @@ export class Worker {
   private async settle(run: Running, outcome: StepCompletion | StepResult): Promise<void> {
     if (run.settled) return;
     run.settled = true;
-    clearTimeout(run.timer);
+    this.deadlines.remove(run);
     const { event } = run;
     const executionTimeMs = performance.now() - run.startedAt;
     let completion: StepCompletion | undefined;

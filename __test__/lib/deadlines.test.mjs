@@ -1,0 +1,67 @@
+// lib/deadlines.ts: the Worker's step timeouts on one timer.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+
+const { Deadlines } = createRequire(import.meta.url)('../../dist/deadlines.js');
+const noError = (error) => assert.fail(`an expiry threw: ${error}`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('deadlines expire in order, each once, and not before their time', async () => {
+  const deadlines = new Deadlines(noError);
+  const started = performance.now();
+  const expired = [];
+  deadlines.add('late', 60, () => expired.push(['late', performance.now() - started]));
+  deadlines.add('early', 20, () => expired.push(['early', performance.now() - started]));
+  await sleep(120);
+  assert.deepEqual(expired.map(([key]) => key), ['early', 'late']);
+  assert.ok(expired[0][1] >= 20 && expired[1][1] >= 60, `expired at ${expired.map(([, at]) => at.toFixed(1)).join(', ')} ms`);
+  assert.equal(deadlines.size, 0);
+});
+
+test('a removed deadline never expires; the others still do', async () => {
+  const deadlines = new Deadlines(noError);
+  const expired = [];
+  deadlines.add('done', 15, () => expired.push('done'));
+  deadlines.add('slow', 30, () => expired.push('slow'));
+  deadlines.remove('done');
+  await sleep(80);
+  assert.deepEqual(expired, ['slow']);
+});
+
+test('a shorter deadline added later expires first', async () => {
+  const deadlines = new Deadlines(noError);
+  const expired = [];
+  deadlines.add('long', 200, () => expired.push('long'));
+  deadlines.add('short', 10, () => expired.push('short'));
+  await sleep(60);
+  assert.deepEqual(expired, ['short'], 'the timer was re-armed for the shorter deadline');
+  deadlines.clear();
+});
+
+test('clear() forgets every deadline and leaves no timer behind', async () => {
+  const deadlines = new Deadlines(noError);
+  let expired = 0;
+  deadlines.add('a', 10, () => expired++);
+  deadlines.add('b', 20, () => expired++);
+  deadlines.clear();
+  await sleep(50);
+  assert.equal(expired, 0);
+  assert.equal(deadlines.size, 0);
+});
+
+test('an expiry may add a deadline, and a throwing one goes to onError without stopping the rest', async () => {
+  const errors = [];
+  const deadlines = new Deadlines((error) => errors.push(error.message));
+  const expired = [];
+  deadlines.add('throws', 10, () => {
+    throw new Error('expiry broke');
+  });
+  deadlines.add('chains', 10, () => {
+    expired.push('chains');
+    deadlines.add('next', 10, () => expired.push('next'));
+  });
+  await sleep(80);
+  assert.deepEqual(expired, ['chains', 'next']);
+  assert.deepEqual(errors, ['expiry broke']);
+});
