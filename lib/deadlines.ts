@@ -5,8 +5,22 @@
  * event"); here a step only records its deadline. The one timer is armed for
  * the earliest deadline, and when it fires it expires what is due and arms
  * itself for the next. A finished step is forgotten without touching the
- * timer, so a timer that fires early finds nothing due and re-arms.
+ * timer, so a timer that fires early finds nothing due and re-arms. As with a
+ * timer per step, only a pending deadline keeps the process alive.
  */
+/** Whether a timer keeps the process alive: Node's and Bun's timers are objects, Deno's are ids. */
+function keepAlive(timer: ReturnType<typeof setTimeout> | undefined, alive: boolean): void {
+  if (timer === undefined) return;
+  if (typeof timer === 'object') {
+    if (alive) timer.ref();
+    else timer.unref();
+    return;
+  }
+  const deno = (globalThis as { Deno?: { refTimer(id: number): void; unrefTimer(id: number): void } }).Deno;
+  if (alive) deno?.refTimer(timer);
+  else deno?.unrefTimer(timer);
+}
+
 interface Entry {
   at: number;
   expire: () => void;
@@ -25,10 +39,12 @@ export class Deadlines<K> {
     const at = performance.now() + ms;
     this.entries.set(key, { at, expire });
     if (at < this.armedFor) this.arm(at);
+    else if (this.entries.size === 1) keepAlive(this.timer, true);
   }
 
+  /** Forgets `key`'s deadline. With none left the timer stays armed but no longer keeps the process alive. */
   remove(key: K): void {
-    this.entries.delete(key);
+    if (this.entries.delete(key) && this.entries.size === 0) keepAlive(this.timer, false);
   }
 
   get size(): number {

@@ -1,9 +1,15 @@
 // lib/deadlines.ts: the Worker's step timeouts on one timer.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
-const { Deadlines } = createRequire(import.meta.url)('../../dist/deadlines.js');
+const require = createRequire(import.meta.url);
+const deadlinesModule = require.resolve('../../dist/deadlines.js');
+const { Deadlines } = require(deadlinesModule);
 const noError = (error) => assert.fail(`an expiry threw: ${error}`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -64,4 +70,32 @@ test('an expiry may add a deadline, and a throwing one goes to onError without s
   await sleep(80);
   assert.deepEqual(expired, ['chains', 'next']);
   assert.deepEqual(errors, ['expiry broke']);
+});
+
+/** Runs `source` in a new process of this runtime; resolves with its stdout and how long it lived. */
+function runScript(source) {
+  const dir = mkdtempSync(join(tmpdir(), 'deadlines-'));
+  const script = join(dir, 'script.cjs');
+  writeFileSync(script, `const { Deadlines } = require(${JSON.stringify(deadlinesModule)});\n${source}`);
+  const deno = typeof globalThis.Deno !== 'undefined';
+  const [command, args] = deno ? [globalThis.Deno.execPath(), ['run', '-A', script]] : [process.execPath, [script]];
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { timeout: 20_000 }, (error, stdout) => {
+      rmSync(dir, { recursive: true, force: true });
+      if (error) reject(error);
+      else resolve({ stdout: stdout.trim(), ms: performance.now() - started });
+    });
+  });
+}
+
+test('a pending deadline keeps the process alive; with none left the armed timer does not', async () => {
+  const pending = await runScript(`new Deadlines(console.error).add('step', 400, () => console.log('expired'));`);
+  assert.equal(pending.stdout, 'expired');
+  const done = await runScript(`
+    const deadlines = new Deadlines(console.error);
+    deadlines.add('step', 60_000, () => console.log('expired'));
+    setTimeout(() => { deadlines.remove('step'); console.log('removed'); }, 10);`);
+  assert.equal(done.stdout, 'removed');
+  assert.ok(done.ms < 10_000, `the process lived ${done.ms.toFixed(0)} ms after its last deadline went`);
 });
