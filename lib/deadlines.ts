@@ -21,6 +21,9 @@ function keepAlive(timer: ReturnType<typeof setTimeout> | undefined, alive: bool
   else deno?.unrefTimer(timer);
 }
 
+/** The longest delay a timer takes (2^31 - 1 ms); longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Entry {
   at: number;
   expire: () => void;
@@ -61,7 +64,9 @@ export class Deadlines<K> {
     this.disarm();
     this.armedFor = at;
     // Timers fire on whole milliseconds of the loop's clock: round up, never 0.
-    this.timer = setTimeout(() => this.fire(), Math.max(1, Math.ceil(at - performance.now())));
+    // Beyond ~24.8 days a timer would fire at once: wait that long and look again.
+    const ms = Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(at - performance.now())));
+    this.timer = setTimeout(() => this.fire(), ms);
   }
 
   private disarm(): void {

@@ -99,3 +99,20 @@ test('a pending deadline keeps the process alive; with none left the armed timer
   assert.equal(done.stdout, 'removed');
   assert.ok(done.ms < 10_000, `the process lived ${done.ms.toFixed(0)} ms after its last deadline went`);
 });
+
+test('a deadline beyond the longest timer waits, neither expiring nor spinning', async () => {
+  const warnings = [];
+  const onWarning = (warning) => warnings.push(warning.name);
+  process.on('warning', onWarning);
+  const deadlines = new Deadlines(noError);
+  let expired = false;
+  try {
+    deadlines.add('month', 30 * 24 * 3600 * 1000, () => (expired = true));
+    await sleep(50);
+  } finally {
+    deadlines.clear();
+    process.off('warning', onWarning);
+  }
+  assert.equal(expired, false);
+  assert.deepEqual(warnings, [], 'no TimeoutOverflowWarning: the timer was never asked for more than it takes');
+});
