@@ -76,8 +76,7 @@ export class Deadlines<K> {
   }
 
   private fire(): void {
-    this.timer = undefined;
-    this.armedFor = Infinity;
+    this.disarm();
     const now = performance.now();
     const due: Entry[] = [];
     let next = Infinity;

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import { scriptCommand } from '../helpers/runtime.mjs';
+
 const require = createRequire(import.meta.url);
 const deadlinesModule = require.resolve('../../dist/deadlines.js');
 const { Deadlines } = require(deadlinesModule);
@@ -77,8 +79,7 @@ function runScript(source) {
   const dir = mkdtempSync(join(tmpdir(), 'deadlines-'));
   const script = join(dir, 'script.cjs');
   writeFileSync(script, `const { Deadlines } = require(${JSON.stringify(deadlinesModule)});\n${source}`);
-  const deno = typeof globalThis.Deno !== 'undefined';
-  const [command, args] = deno ? [globalThis.Deno.execPath(), ['run', '-A', script]] : [process.execPath, [script]];
+  const [command, args] = scriptCommand(script);
   const started = performance.now();
   return new Promise((resolve, reject) => {
     execFile(command, args, { timeout: 20_000 }, (error, stdout) => {
