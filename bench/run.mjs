@@ -115,6 +115,8 @@ async function main() {
       }
       log(`the floor: a bare ThreadsafeFunction call, ${rt}`);
       results.latency.push(await inChild(rt, 'floor', sizes.delivery));
+      log(`the floor carrying the event: a ThreadsafeFunction call with the step event parsed, ${rt}`);
+      results.latency.push(await inChild(rt, 'floor', { ...sizes.delivery, withEvent: true }));
     }
   }
   if (only.includes('throughput')) {

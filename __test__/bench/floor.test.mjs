@@ -1,6 +1,6 @@
 // The floors the benchmarks compare against must measure what they claim:
 // every call arrives, a round trip never has more than its window of calls
-// unanswered, and the event it carries is the bridge benchmark's event.
+// unanswered, and the event a floor carries is the bridge benchmark's event.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
@@ -41,6 +41,28 @@ describe('bench floors', () => {
     }
   });
 
+  test('a delivery ping carries its send time and, with withEvent, the bridge benchmark event', async () => {
+    const pings = (count, withEvent) =>
+      new Promise((resolve) => {
+        const seen = [];
+        bench.pingFloor((sent) => {
+          seen.push({ sent, at: bench.monotonicNs() });
+          if (seen.length === count) resolve(seen);
+        }, count, 50, withEvent);
+      });
+    const before = bench.monotonicNs();
+    const expected = JSON.parse(bench.stepEventJson());
+    const carried = await pings(40, true);
+    for (const { sent, at } of carried) {
+      assert.ok(Array.isArray(sent) && sent.length === 2, `[sentNs, event], got ${typeof sent}`);
+      assert.ok(sent[0] >= before && sent[0] <= at, `sent at ${sent[0]}, seen at ${at}`);
+      assert.equal(typeof sent[1].eventId, 'string');
+      assert.deepEqual({ ...sent[1], eventId: expected.eventId }, expected);
+    }
+    const bare = await pings(40, false);
+    for (const { sent, at } of bare) assert.ok(typeof sent === 'number' && sent >= before && sent <= at);
+  });
+
   test('no call beyond the window is sent before one is answered', async () => {
     // The first callback blocks the JS thread: the window's other calls are
     // sent meanwhile, the next only after the first returned.
@@ -67,5 +89,6 @@ describe('bench floors', () => {
     await expectCode(() => bench.roundTripFloor('not a function', 1, 1, false), 'INVALID_ARGUMENT', /callback/);
     await expectCode(() => bench.roundTripFloor(() => {}, -1, 1, false), 'INVALID_ARGUMENT', /count/);
     await expectCode(() => bench.pingFloor(() => {}, -1, 10), 'INVALID_ARGUMENT', /count/);
+    await expectCode(() => bench.pingFloor(() => {}, 1, 10, 'yes'), 'INVALID_ARGUMENT', /withEvent/);
   });
 });

@@ -59,6 +59,20 @@ test('lone-task latency, retries and scale-out each get rows against their own b
   assert.equal(text.split('\n').length, 2 + 2 + 3 + 2, 'no row for the baselines themselves');
 });
 
+test('push delivery sits beside both floors: the bare call and the call carrying the event', () => {
+  const text = table({
+    latency: [
+      { runtime: 'bun', delivery: 'push', latencyUs: { p50: 100, p99: 400 } },
+      { runtime: 'bun', delivery: 'floor', latencyUs: { p50: 20, p99: 80 } },
+      { runtime: 'bun', delivery: 'floor-event', latencyUs: { p50: 50, p99: 200 } },
+    ],
+  });
+  assert.match(text, /the floor: a bare ThreadsafeFunction call, p50 \(vs Worker push\)\s+\| bun\s+\| 20 µs\s+\| 100 µs\s+\| 0.2/);
+  assert.match(text, /the floor carrying the event \(parsed\), p50 \(vs Worker push\)\s+\| bun\s+\| 50 µs\s+\| 100 µs\s+\| 0.5/);
+  assert.match(text, /the floor carrying the event \(parsed\), p99 \(vs Worker push\)\s+\| bun\s+\| 200 µs\s+\| 400 µs\s+\| 0.5/);
+  assert.equal(text.split('\n').length, 2 + 4, 'without a poll run, no push-vs-poll rows');
+});
+
 test('the floors sit beside what they bound: the round trip and the idle worker', () => {
   const mib = 1024 * 1024;
   const text = table({

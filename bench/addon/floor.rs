@@ -3,7 +3,9 @@
 //! a JS callback, carrying only the time it was sent. Nothing of the worker
 //! runs: no channel, no event, no serialization. What push delivery takes
 //! above this is the bridge's; this much is the scheduler's and the JS
-//! engine's wake-up. `roundTripFloor` is the same for the round trip: calls
+//! engine's wake-up. Carrying the step event as well, it is the floor of
+//! handing a step over whole: the wake-up and the JS engine's parse, still
+//! without tasker's copy, tracking or serialization. `roundTripFloor` is the same for the round trip: calls
 //! as fast as a window of unanswered ones allows, each answered when the
 //! callback returns.
 
@@ -33,27 +35,54 @@ pub fn monotonic_ns() -> f64 {
 
 /// Calls `callback(sentNs)` `count` times from a runtime thread, gaps
 /// uniformly random with mean `meanGapUs`; the callback takes
-/// `monotonicNs() - sentNs`. Returns at once; the calls follow.
-#[napi(namespace = "bench", ts_args_type = "callback: (sentNs: number) => void, count: number, meanGapUs: number")]
-pub fn ping_floor(callback: Unknown<'_>, count: Unknown<'_>, mean_gap_us: Unknown<'_>) -> napi::Result<(), ErrorCode> {
+/// `monotonicNs() - sentNs`. With `withEvent`, each call carries
+/// `[sentNs, event]` instead: the bridge benchmark's step event as JSON text
+/// parsed on the JS thread, as push delivery hands a step over. Returns at
+/// once; the calls follow.
+#[napi(
+    namespace = "bench",
+    ts_args_type = "callback: (sent: number | [number, StepEvent]) => void, count: number, meanGapUs: number, withEvent?: boolean"
+)]
+pub fn ping_floor(callback: Unknown<'_>, count: Unknown<'_>, mean_gap_us: Unknown<'_>, with_event: Unknown<'_>) -> napi::Result<(), ErrorCode> {
     guard(|| {
-        let function: Function<'_, f64, ()> = arg(callback, "callback")?;
         let count = within(arg::<i64>(count, "count")?, 0, 100_000_000, "count")?;
         let mean_gap = within(arg::<i64>(mean_gap_us, "meanGapUs")?, 0, 10_000_000, "meanGapUs")? as u64;
-        let tsfn = function
-            .build_threadsafe_function::<f64>()
-            .callee_handled::<false>()
-            .build()
-            .map_err(|e| BridgeError::invalid("callback", e.to_string()))?;
+        let with_event = arg::<Option<bool>>(with_event, "withEvent")?.unwrap_or(false);
+        let unusable = |e: napi::Error| BridgeError::invalid("callback", e.to_string());
         base();
-        run_on_own_runtime(async move {
-            let mut jitter = Jitter(0x2545_f491_4f6c_dd1d);
-            for _ in 0..count {
+        if with_event {
+            let function: Function<'_, EventJson, ()> = arg(callback, "callback")?;
+            let tsfn = function.build_threadsafe_function::<EventJson>().callee_handled::<false>().build().map_err(unusable)?;
+            let event = event_text()?;
+            paced(count, mean_gap, move || {
+                // Stamped first: making the text is part of what a delivery does after taking a step.
+                let sent = monotonic_ns();
+                tsfn.call(EventJson::from_text(format!("[{sent},{event}]")), ThreadsafeFunctionCallMode::NonBlocking);
+            })
+        } else {
+            let function: Function<'_, f64, ()> = arg(callback, "callback")?;
+            let tsfn = function.build_threadsafe_function::<f64>().callee_handled::<false>().build().map_err(unusable)?;
+            paced(count, mean_gap, move || {
                 tsfn.call(monotonic_ns(), ThreadsafeFunctionCallMode::NonBlocking);
-                tokio::time::sleep(Duration::from_micros(jitter.next(2 * mean_gap))).await;
-            }
-        })
+            })
+        }
     })
+}
+
+/// Runs `send` `count` times on a runtime of its own, gaps uniformly random with mean `mean_gap` µs.
+fn paced(count: usize, mean_gap: u64, send: impl Fn() + Send + 'static) -> BridgeResult<()> {
+    run_on_own_runtime(async move {
+        let mut jitter = Jitter(0x2545_f491_4f6c_dd1d);
+        for _ in 0..count {
+            send();
+            tokio::time::sleep(Duration::from_micros(jitter.next(2 * mean_gap))).await;
+        }
+    })
+}
+
+/// The bridge benchmark's step event as JSON.
+fn event_text() -> BridgeResult<String> {
+    serde_json::to_string(&super::bridge::event()).map_err(|e| BridgeError::internal(e.to_string()))
 }
 
 fn within(value: i64, low: usize, high: usize, name: &str) -> BridgeResult<usize> {
@@ -92,11 +121,7 @@ pub fn round_trip_floor(callback: Unknown<'_>, count: Unknown<'_>, window: Unkno
         let count = within(arg::<i64>(count, "count")?, 0, 100_000_000, "count")?;
         let window = within(arg::<i64>(window, "window")?, 1, 10_000, "window")?;
         let with_event: bool = arg(with_event, "withEvent")?;
-        let text = if with_event {
-            Some(serde_json::to_string(&super::bridge::event()).map_err(|e| BridgeError::internal(e.to_string()))?)
-        } else {
-            None
-        };
+        let text = if with_event { Some(event_text()?) } else { None };
         let tsfn = function
             .build_threadsafe_function::<EventJson>()
             .callee_handled::<false>()

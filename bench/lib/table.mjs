@@ -27,6 +27,12 @@ export function table(results) {
         rows.push([`  the floor: a bare ThreadsafeFunction call, ${p} (vs Worker push)`, rt, us(floor.latencyUs[p]), us(push.latencyUs[p]), ratio(floor.latencyUs[p], push.latencyUs[p])]);
       }
     }
+    const floorEvent = lat.find((r) => r.delivery === 'floor-event');
+    if (floorEvent && push) {
+      for (const p of ['p50', 'p99']) {
+        rows.push([`  the floor carrying the event (parsed), ${p} (vs Worker push)`, rt, us(floorEvent.latencyUs[p]), us(push.latencyUs[p]), ratio(floorEvent.latencyUs[p], push.latencyUs[p])]);
+      }
+    }
     const trip = byRuntime(results.throughput ?? [], rt);
     for (const [mode, label] of [['worker', 'the Worker'], ['addon', 'the addon alone']]) {
       const batched = trip.find((r) => r.mode === mode);
