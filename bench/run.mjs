@@ -76,6 +76,10 @@ function machine() {
 
 async function withEnvironment(build, fn, { messaging = 'pgmq' } = {}) {
   process.env.TASKER_DEVENV_BIN = build.devenvBinary;
+  // The environment's client runs in this process: the build's addon (the
+  // shipped one plus the bench exports) serves it when no other is chosen,
+  // so a machine with only the release build can run every case.
+  process.env.TASKER_FFI_MODULE_PATH ??= build.addon;
   log(`starting the environment (PostgreSQL + orchestration${messaging === 'rabbitmq' ? ' + RabbitMQ' : ''})`);
   const environment = await startEnvironment({ messaging });
   try {
