@@ -5,9 +5,9 @@
 //! above this is the bridge's; this much is the scheduler's and the JS
 //! engine's wake-up. Carrying the step event as well, it is the floor of
 //! handing a step over whole: the wake-up and the JS engine's parse, still
-//! without tasker's copy, tracking or serialization. `roundTripFloor` is the same for the round trip: calls
-//! as fast as a window of unanswered ones allows, each answered when the
-//! callback returns.
+//! without tasker's copy, tracking or serialization. `roundTripFloor` is the
+//! same for the round trip: calls as fast as a window of unanswered ones
+//! allows, each answered when the callback returns.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};

@@ -21,16 +21,11 @@ export function table(results) {
     if (raw && push) {
       rows.push(['  of which the addon alone (callback vs Worker push), p50', rt, us(raw.latencyUs.p50), us(push.latencyUs.p50), ratio(raw.latencyUs.p50, push.latencyUs.p50)]);
     }
-    const floor = lat.find((r) => r.delivery === 'floor');
-    if (floor && push) {
+    for (const [delivery, label] of [['floor', 'the floor: a bare ThreadsafeFunction call'], ['floor-event', 'the floor carrying the event (parsed)']]) {
+      const floor = lat.find((r) => r.delivery === delivery);
+      if (!floor || !push) continue;
       for (const p of ['p50', 'p99']) {
-        rows.push([`  the floor: a bare ThreadsafeFunction call, ${p} (vs Worker push)`, rt, us(floor.latencyUs[p]), us(push.latencyUs[p]), ratio(floor.latencyUs[p], push.latencyUs[p])]);
-      }
-    }
-    const floorEvent = lat.find((r) => r.delivery === 'floor-event');
-    if (floorEvent && push) {
-      for (const p of ['p50', 'p99']) {
-        rows.push([`  the floor carrying the event (parsed), ${p} (vs Worker push)`, rt, us(floorEvent.latencyUs[p]), us(push.latencyUs[p]), ratio(floorEvent.latencyUs[p], push.latencyUs[p])]);
+        rows.push([`  ${label}, ${p} (vs Worker push)`, rt, us(floor.latencyUs[p]), us(push.latencyUs[p]), ratio(floor.latencyUs[p], push.latencyUs[p])]);
       }
     }
     const trip = byRuntime(results.throughput ?? [], rt);
