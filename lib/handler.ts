@@ -156,6 +156,26 @@ function handlerResults(stored: StepEvent['dependencyResults']): Record<string, 
 }
 
 /**
+ * What every context inherits: `signal`, read when the handler asks for it. A
+ * getter of each context's own would give each an accessor pair, which V8
+ * allocates in the old generation; it held the step's whole event through
+ * every young-generation collection until a full one, and Node promoted ~3 KB
+ * a step (BENCHMARKS.md, "The Worker's tail in Node").
+ */
+class ContextBase {
+  readonly #signal: AbortSignal | (() => AbortSignal);
+
+  constructor(signal: AbortSignal | (() => AbortSignal)) {
+    this.#signal = signal;
+  }
+
+  get signal(): AbortSignal {
+    const signal = this.#signal;
+    return typeof signal === 'function' ? signal() : signal;
+  }
+}
+
+/**
  * Builds the handler's view of a step event. `signal` may be a function that
  * makes it: the Worker passes one, so a step whose handler never reads
  * `context.signal` does not pay for creating an AbortSignal.
@@ -177,7 +197,7 @@ export function createStepContext(event: StepEvent, signal: AbortSignal | (() =>
       .map((stepName) => ({ stepName, result: dependencyResults[stepName] as T }));
   };
   const taskContext = asRecord(event.task.context);
-  const ctx: StepContext = {
+  const ctx: StepContext = Object.assign(new ContextBase(signal), {
     event,
     taskUuid: event.taskUuid,
     stepUuid: event.stepUuid,
@@ -195,9 +215,6 @@ export function createStepContext(event: StepEvent, signal: AbortSignal | (() =>
     batch,
     traceId: event.traceId,
     spanId: event.spanId,
-    get signal() {
-      return typeof signal === 'function' ? signal() : signal;
-    },
     logger,
     dependencyResults,
     dependencyResult: <T>(name: string) => dependencyResults[name] as T | undefined,
@@ -212,6 +229,6 @@ export function createStepContext(event: StepEvent, signal: AbortSignal | (() =>
       if (value == null) throw missingRequirementError(ctx, { dependencies: [], inputs: [name] });
       return value as NonNullable<T>;
     },
-  };
+  });
   return ctx;
 }

@@ -96,6 +96,24 @@ describe('step context', () => {
     assert.deepEqual(ctx.dependencyResultsMatching('none'), []);
     assert.throws(() => ctx.dependencyResultsMatching(5), /give a step name prefix \(string\) or a RegExp/);
   });
+
+  test('signal is made only when read, and no context carries an accessor of its own', () => {
+    // An own getter would give every context an accessor pair in V8's old
+    // generation, holding the step's event through young collections
+    // (BENCHMARKS.md, "The Worker's tail in Node").
+    let made = 0;
+    const controller = new AbortController();
+    const ctx = createStepContext(makeEvent({}), () => (made++, controller.signal), logger);
+    assert.equal(made, 0);
+    assert.equal(ctx.signal, controller.signal);
+    assert.equal(made, 1);
+    controller.abort(new Error('stop'));
+    assert.equal(ctx.signal.aborted, true);
+    const accessors = Object.entries(Object.getOwnPropertyDescriptors(ctx)).filter(([, d]) => d.get || d.set).map(([k]) => k);
+    assert.deepEqual(accessors, []);
+    // A signal given as is is the one handlers see.
+    assert.equal(createStepContext(makeEvent({}), controller.signal, logger).signal, controller.signal);
+  });
 });
 
 describe('required dependencies and inputs', () => {
