@@ -158,7 +158,7 @@ function handlerResults(stored: StepEvent['dependencyResults']): Record<string, 
 /**
  * What every context inherits: `signal`, read when the handler asks for it. A
  * getter of each context's own would give each an accessor pair, which V8
- * allocates in the old generation; it held the step's whole event through
+ * keeps in the old generation; it held the step's whole event through
  * every young-generation collection until a full one, and Node promoted ~3 KB
  * a step (BENCHMARKS.md, "The Worker's tail in Node").
  */
