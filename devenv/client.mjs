@@ -5,12 +5,12 @@
 // first task; two first tasks created at the same moment can collide on
 // those rows (the orchestration answers 500 DATABASE_ERROR). Suites and
 // benchmarks start many tasks of a fresh template at once, so createTask
-// sends such a request again, a few times. A collided request has sometimes
-// created its task all the same: the repeat then answers 409 CONFLICT (same
-// template and context), and the task is looked up instead. Production
-// callers rarely hit the race (one first task per template, ever) and should
-// see the error rather than have it hidden: the package's client does not
-// retry.
+// sends such a request again, a few times. (A request that failed after
+// making its task is answered by the package's client itself, which finds
+// the task: lib/created-task.ts; should one still get here, the repeat
+// answers 409 CONFLICT and the task is looked up.) Production callers rarely
+// hit the first-task race (one first task per template, ever) and should see
+// the error rather than have it hidden: the package's client does not retry.
 import { TaskerClient } from '../dist/index.mjs';
 
 const FIRST_TASK_RACE_ATTEMPTS = 5;

@@ -137,6 +137,50 @@ describe('TaskerClient', { timeout: 300_000 }, () => {
     assert.equal((await rest.waitForTask(next.taskUuid)).status, 'complete');
   });
 
+  test('a task made by a request the orchestration failed is answered; a request that made nothing keeps the error', async () => {
+    // tasker-orchestration 0.1.8 starts a new task after committing it, racing
+    // its own poller; when the poller wins, the request fails (500 / INTERNAL)
+    // and the task runs all the same. Here the database refuses every start
+    // of a task marked `blockStart`, as the lost race does, until the test
+    // lets it: the request fails after making its task, and the poller
+    // starts the task later.
+    const sql = (text) => query(env.databaseUrl, text);
+    await sql(`CREATE FUNCTION test_block_start() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.to_state = 'initializing' AND (SELECT context ? 'blockStart' FROM tasker.tasks WHERE task_uuid = NEW.task_uuid) THEN
+          RAISE unique_violation USING MESSAGE = 'duplicate key value violates unique constraint "idx_task_transitions_uuid_most_recent"';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await sql(`CREATE FUNCTION test_refuse_task() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.context ? 'refuse' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+        RETURN NEW;
+      END $$`);
+    const blockStarts = (on) => sql(on ? 'CREATE TRIGGER test_block_start BEFORE INSERT ON tasker.task_transitions FOR EACH ROW EXECUTE FUNCTION test_block_start()' : 'DROP TRIGGER IF EXISTS test_block_start ON tasker.task_transitions');
+    const tasksWith = async (condition) => (await sql(`SELECT count(*)::int AS n FROM tasker.tasks WHERE ${condition}`))[0].n;
+    try {
+      for (const client of [rest, grpc]) {
+        const context = { blockStart: client.transport };
+        await blockStarts(true);
+        const created = await client.createTask({ name: 'single', namespace: ns, context });
+        await blockStarts(false);
+        assert.deepEqual(created.context, context);
+        assert.equal(created.status, 'pending', 'not started: the request failed to start it');
+        assert.equal(await tasksWith(`context @> '${JSON.stringify(context)}'`), 1, 'one task, not two');
+        assert.equal((await client.waitForTask(created.taskUuid)).status, 'complete');
+      }
+      await sql('CREATE TRIGGER test_refuse_task BEFORE INSERT ON tasker.tasks FOR EACH ROW EXECUTE FUNCTION test_refuse_task()');
+      for (const [client, status] of [[rest, 500], [grpc, 13]]) {
+        await rejectsWith(client.createTask({ name: 'single', namespace: ns, context: { refuse: client.transport } }), 'SERVER_ERROR', status);
+      }
+      assert.equal(await tasksWith("context ? 'refuse'"), 0);
+    } finally {
+      await blockStarts(false);
+      await sql('DROP TRIGGER IF EXISTS test_refuse_task ON tasker.tasks');
+    }
+  });
+
   test('resolves a failed step by hand', async () => {
     const { taskUuid } = await rest.createTask({ name: 'doomed', namespace: ns, context: { resolve: 'complete' } });
     assert.equal((await rest.waitForTask(taskUuid)).status, 'blocked_by_failures');
