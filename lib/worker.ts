@@ -88,9 +88,29 @@ export interface DomainEventStats {
 
 interface Running {
   event: StepEvent;
-  controller: AbortController;
+  /**
+   * Made when the handler first reads its signal: most never do, and in Bun
+   * an AbortController and its signal are native objects with finalizers.
+   */
+  controller?: AbortController;
+  /** Why the step was aborted before its signal was read (the first reason wins, as with abort()). */
+  abortedWith?: { reason: unknown };
   startedAt: number;
   settled: boolean;
+}
+
+/** The step's AbortSignal, made on first use; already aborted when the step was. */
+function signalOf(run: Running): AbortSignal {
+  if (!run.controller) {
+    run.controller = new AbortController();
+    if (run.abortedWith) run.controller.abort(run.abortedWith.reason);
+  }
+  return run.controller.signal;
+}
+
+function abortRun(run: Running, reason: unknown): void {
+  if (run.controller) run.controller.abort(reason);
+  else run.abortedWith ??= { reason };
 }
 
 type Invoke = (context: StepContext) => unknown;
@@ -413,7 +433,7 @@ export class Worker {
     const leftovers = [...this.running.values()];
     await Promise.all(
       leftovers.map((run) => {
-        run.controller.abort(new Error('the worker is shutting down'));
+        abortRun(run, new Error('the worker is shutting down'));
         return this.settle(run, {
           outcome: 'retryable_failure',
           error: { message: 'the worker shut down before the handler finished', errorType: 'WorkerShutdown' },
@@ -516,7 +536,7 @@ export class Worker {
   }
 
   private async execute(event: StepEvent): Promise<void> {
-    const run: Running = { event, controller: new AbortController(), startedAt: performance.now(), settled: false };
+    const run: Running = { event, startedAt: performance.now(), settled: false };
     this.running.set(event.eventId, run);
     this.events.emit(EventNames.STEP_EXECUTION_RECEIVED, { event });
     let invoke: Invoke | string;
@@ -538,11 +558,11 @@ export class Worker {
     this.deadlines.add(run, timeoutMs, () => {
       const reason = new Error(`step handler timed out after ${timeoutMs} ms`);
       reason.name = 'TimeoutError';
-      run.controller.abort(reason);
+      abortRun(run, reason);
       void this.settle(run, failureCompletion(reason));
     });
     try {
-      const value = await invoke(createStepContext(event, () => run.controller.signal, this.logger(event)));
+      const value = await invoke(createStepContext(event, () => signalOf(run), this.logger(event)));
       const outcome: StepCompletion | StepResult = isStepResult(value) ? value : { outcome: 'success', result: value === undefined ? {} : value };
       const mismatch = this.mismatch(event, outcome);
       if (mismatch === undefined) {
@@ -567,7 +587,7 @@ export class Worker {
     if (!run || run.settled) return;
     run.settled = true;
     this.deadlines.remove(run);
-    run.controller.abort(new StepCancelledError(cancellation.reason));
+    abortRun(run, new StepCancelledError(cancellation.reason));
     this.running.delete(cancellation.eventId);
     if (this.draining) this.settledDuringDrain++;
     this.events.emit(EventNames.STEP_CANCELLED, {

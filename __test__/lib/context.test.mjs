@@ -129,6 +129,22 @@ describe('required dependencies and inputs', () => {
     assert.throws(() => ctx.requireInput('note'), permanent('MISSING_INPUT', /'note'/));
   });
 
+  test('the helpers work destructured from the context, and a spread copies every field but the signal', () => {
+    const ctx = contextOf(makeEvent({ name: 'charge', deps: { validate_order: { total: 5 }, validate_card: { ok: true } }, context: { orderId: 'A-1' } }));
+    const { dependencyResult, dependencyResultsMatching, requireDependency, requireInput } = ctx;
+    assert.deepEqual(dependencyResult('validate_order'), { total: 5 });
+    assert.deepEqual(dependencyResultsMatching('validate_').map((m) => m.stepName), ['validate_card', 'validate_order']);
+    assert.deepEqual(requireDependency('validate_card'), { ok: true });
+    assert.equal(requireInput('orderId'), 'A-1');
+    assert.throws(() => requireInput('customerId'), permanent('MISSING_INPUT', /^step 'charge' requires task context field 'customerId'/));
+    const copy = { ...ctx };
+    assert.equal(copy.signal, undefined);
+    assert.deepEqual(Object.keys(copy).sort(), [
+      'batch', 'checkpoint', 'dependencyResult', 'dependencyResults', 'dependencyResultsMatching', 'event', 'handlerMethod', 'handlerName', 'inputs', 'logger',
+      'maxAttempts', 'requireDependency', 'requireInput', 'retryCount', 'spanId', 'stepConfig', 'stepName', 'stepType', 'stepUuid', 'taskContext', 'taskUuid', 'templateStepName', 'traceId',
+    ]);
+  });
+
   test('defineHandler checks its requirements before the handler runs, naming every missing one', async () => {
     let ran = 0;
     const handler = defineHandler(() => ++ran, { dependencies: ['a', 'b'], inputs: ['x'] });

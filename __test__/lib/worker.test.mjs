@@ -212,6 +212,31 @@ describe('Worker', () => {
     await worker.stop();
   });
 
+  test('a signal first read after the step was aborted is already aborted, with the first reason', async () => {
+    const { runtime, worker } = setup({ drainTimeoutMs: 50 });
+    let afterTimeout;
+    let afterStop;
+    worker.register('slow', async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      // Read only now, after the step timed out (and, for the second, after the worker stopped too).
+      if (ctx.taskContext.n === 1) afterTimeout = ctx.signal;
+      else afterStop = ctx.signal;
+      return { late: true };
+    });
+    await worker.start();
+    const timedOut = makeEvent({ callable: 'slow', timeoutSeconds: 0.1, context: { n: 1 } });
+    const abandoned = makeEvent({ callable: 'slow', timeoutSeconds: 60, context: { n: 2 } });
+    runtime.queue.push(timedOut, abandoned);
+    await waitFor(() => resultOf(runtime, timedOut));
+    await worker.stop();
+    await waitFor(() => afterTimeout && afterStop);
+    assert.equal(afterTimeout.aborted, true);
+    assert.equal(afterTimeout.reason.name, 'TimeoutError');
+    assert.equal(afterStop.aborted, true);
+    assert.match(afterStop.reason.message, /shutting down/);
+    assert.match(resultOf(runtime, abandoned).error.message, /shut down before the handler finished/);
+  });
+
   test('a handler past its timeout sees its signal abort and the step fails as retryable', async () => {
     const { runtime, worker } = setup();
     let signal;
