@@ -33,22 +33,31 @@ async function describeTask(uuid, what) {
 }
 
 // tasker-orchestration 0.1.8 moves a new task through `initializing` and
-// `enqueuing_steps` in transitions of their own: an outage in between leaves
-// it in one of them for good (its readiness poller skips tasks in those
-// states, its staleness check never looks at them). That is the
+// `enqueuing_steps` in transitions of their own, and marks a step enqueued
+// (committed) before it sends the step's message: an outage in between
+// leaves the task in one of those states for good, with its step pending, or
+// enqueued with no message ever sent (its readiness poller skips tasks in
+// those states, its staleness check never looks at them). That is the
 // orchestration's defect, not the worker's: a task asked for within 5 s
 // before the outage or during it (its answer may come after the restart; a
-// busy orchestration can take seconds to enqueue a task's steps), left so
-// with its step never enqueued, is counted (at most 2)
-// and not waited for. Of `uuids`, those left so.
+// busy orchestration can take seconds to enqueue a task's steps), left so,
+// is counted (at most 2) and not waited for. Of `uuids`, those left so. An
+// enqueued step counts only where the test can see the queue (PGMQ): no
+// message of it in the namespace's queue or its archive, so no worker took
+// it; a message there that no worker claimed fails the test.
 async function leftUnstartedByOrchestration(uuids) {
   if (uuids.length === 0) return new Set();
+  const queue = `worker_${templates.namespace}_queue`;
+  const neverSent = env.messaging === 'pgmq'
+    ? `(st.to_state = 'enqueued' AND NOT EXISTS (SELECT 1 FROM pgmq.q_${queue} q WHERE q.message->>'step_uuid' = ws.workflow_step_uuid::text)
+                                      AND NOT EXISTS (SELECT 1 FROM pgmq.a_${queue} a WHERE a.message->>'step_uuid' = ws.workflow_step_uuid::text))`
+    : 'false';
   const rows = await query(
     env.databaseUrl,
     `SELECT t.task_uuid FROM tasker.tasks t JOIN tasker.task_transitions tt ON tt.task_uuid = t.task_uuid AND tt.most_recent
      WHERE tt.to_state IN ('initializing', 'enqueuing_steps') AND t.task_uuid = ANY('{${uuids.join(',')}}'::uuid[])
        AND NOT EXISTS (SELECT 1 FROM tasker.workflow_steps ws JOIN tasker.workflow_step_transitions st ON st.workflow_step_uuid = ws.workflow_step_uuid
-                       WHERE ws.task_uuid = t.task_uuid AND st.to_state <> 'pending')`,
+                       WHERE ws.task_uuid = t.task_uuid AND st.to_state <> 'pending' AND NOT ${neverSent})`,
   );
   return new Set(rows.map((r) => r.task_uuid));
 }
